@@ -1,0 +1,34 @@
+"""The ``cinemaabyss`` command: one entry point for operational tasks.
+
+Each area keeps its commands in its own module under ``cinemaabyss/commands`` and is
+registered in ``COMMAND_MODULES``; a module exposes ``commands`` (a list of click commands).
+Commands print one clear line on failure (``click.ClickException``), never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+COMMAND_MODULES = [
+    "cinemaabyss.commands.db",
+    "cinemaabyss.commands.stack",
+    "cinemaabyss.commands.config",
+]
+
+
+@click.group(help="CinemaAbyss operations: database, stack, operators, flags.")
+def main() -> None:
+    """Top-level command group."""
+
+
+for _name in COMMAND_MODULES:
+    try:
+        _module = importlib.import_module(_name)
+    except ModuleNotFoundError as exc:  # an area not built yet must not break the others
+        if exc.name != _name:
+            raise
+        continue
+    for _command in _module.commands:
+        main.add_command(_command)
