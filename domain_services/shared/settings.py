@@ -11,17 +11,16 @@ configuration table is generated from the same list (``cinemaabyss config``).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _env_file(root: Path) -> dict[str, str]:
-    """Read ``KEY=VALUE`` lines of ``.env`` (if present) so local overrides need no export."""
-    path = root / ".env"
+def _env_file(path: Path) -> dict[str, str]:
+    """Read ``KEY=VALUE`` lines of an env file (if present) so local overrides need no export."""
     if not path.is_file():
         return {}
     values: dict[str, str] = {}
@@ -54,15 +53,21 @@ class Settings:
     # Infrastructure
     database_url: str = _setting(
         "DATABASE_URL",
-        "postgresql+psycopg://cinemaabyss:cinemaabyss@127.0.0.1:5432/cinemaabyss",
-        "SQLAlchemy URL of the system-of-record database",
+        "postgresql+psycopg://cinemaabyss@127.0.0.1:5432/cinemaabyss",
+        "SQLAlchemy URL of the system-of-record database (make up writes one to RUN_DIR/stack.env)",
     )
     redis_url: str = _setting("REDIS_URL", "redis://127.0.0.1:6379/0", "Redis (Celery broker, live counters)")
-    kafka_brokers: str = _setting("KAFKA_BROKERS", "127.0.0.1:9092", "Kafka bootstrap servers, comma separated")
+    kafka_brokers: str = _setting(
+        "KAFKA_BROKERS", "127.0.0.1:9092", "Kafka bootstrap servers, comma separated"
+    )
     # Upstream URLs (used by the proxy, console health probes and tests)
     monolith_url: str = _setting("MONOLITH_URL", "http://127.0.0.1:8080", "legacy monolith base URL")
-    movies_service_url: str = _setting("MOVIES_SERVICE_URL", "http://127.0.0.1:8081", "movies service base URL")
-    events_service_url: str = _setting("EVENTS_SERVICE_URL", "http://127.0.0.1:8082", "events service base URL")
+    movies_service_url: str = _setting(
+        "MOVIES_SERVICE_URL", "http://127.0.0.1:8081", "movies service base URL"
+    )
+    events_service_url: str = _setting(
+        "EVENTS_SERVICE_URL", "http://127.0.0.1:8082", "events service base URL"
+    )
     users_service_url: str = _setting("USERS_SERVICE_URL", "http://127.0.0.1:8083", "users service base URL")
     payments_service_url: str = _setting(
         "PAYMENTS_SERVICE_URL", "http://127.0.0.1:8084", "payments service base URL"
@@ -89,7 +94,9 @@ class Settings:
         "JWT_PRIVATE_KEY_PATH", "", "users service Ed25519 signing key; empty = RUN_DIR/keys/jwt_ed25519.pem"
     )
     jwt_public_key_path: str = _setting(
-        "JWT_PUBLIC_KEY_PATH", "", "public key the proxy verifies tokens with; empty = RUN_DIR/keys/jwt_ed25519.pub"
+        "JWT_PUBLIC_KEY_PATH",
+        "",
+        "public key the proxy verifies tokens with; empty = RUN_DIR/keys/jwt_ed25519.pub",
     )
     jwt_ttl_seconds: int = _setting("JWT_TTL_SECONDS", "3600", "lifetime of issued tokens")
     console_admin_user: str = _setting("CONSOLE_ADMIN_USER", "admin", "first console admin's username")
@@ -114,13 +121,22 @@ class Settings:
 _CASTS = {"str": str, "int": int, "bool": _bool}
 
 
-def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-    """Build settings from ``environ`` (default: ``.env`` then the process environment).
+def _layered_environ() -> dict[str, str]:
+    """``RUN_DIR/stack.env`` < ``.env`` < ``os.environ``; RUN_DIR itself comes from the latter two."""
+    upper = {**_env_file(PROJECT_ROOT / ".env"), **os.environ}
+    run_dir = Path(upper.get("RUN_DIR") or str(PROJECT_ROOT / ".run"))
+    return {**_env_file(run_dir / "stack.env"), **upper}
 
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from ``environ`` (default: the layered sources below).
+
+    Without ``environ`` the sources are, lowest priority first: ``RUN_DIR/stack.env`` (values
+    the local stack generated, e.g. the database password), ``.env``, the process environment.
     Raises ``ValueError`` naming the variable when a value cannot be cast, so a typo fails
     loudly at start-up instead of deep inside a request.
     """
-    source = {**_env_file(PROJECT_ROOT), **os.environ} if environ is None else dict(environ)
+    source = _layered_environ() if environ is None else dict(environ)
     values: dict[str, object] = {}
     for f in fields(Settings):
         if f.name in overrides:
