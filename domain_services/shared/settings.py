@@ -57,21 +57,13 @@ class Settings:
         "SQLAlchemy URL of the system-of-record database (make up writes one to RUN_DIR/stack.env)",
     )
     redis_url: str = _setting("REDIS_URL", "redis://127.0.0.1:6379/0", "Redis (Celery broker, live counters)")
-    kafka_brokers: str = _setting(
-        "KAFKA_BROKERS", "127.0.0.1:9092", "Kafka bootstrap servers, comma separated"
-    )
+    kafka_brokers: str = _setting("KAFKA_BROKERS", "127.0.0.1:9092", "Kafka bootstrap servers, comma separated")
     # Upstream URLs (used by the proxy, console health probes and tests)
     monolith_url: str = _setting("MONOLITH_URL", "http://127.0.0.1:8080", "legacy monolith base URL")
-    movies_service_url: str = _setting(
-        "MOVIES_SERVICE_URL", "http://127.0.0.1:8081", "movies service base URL"
-    )
-    events_service_url: str = _setting(
-        "EVENTS_SERVICE_URL", "http://127.0.0.1:8082", "events service base URL"
-    )
+    movies_service_url: str = _setting("MOVIES_SERVICE_URL", "http://127.0.0.1:8081", "movies service base URL")
+    events_service_url: str = _setting("EVENTS_SERVICE_URL", "http://127.0.0.1:8082", "events service base URL")
     users_service_url: str = _setting("USERS_SERVICE_URL", "http://127.0.0.1:8083", "users service base URL")
-    payments_service_url: str = _setting(
-        "PAYMENTS_SERVICE_URL", "http://127.0.0.1:8084", "payments service base URL"
-    )
+    payments_service_url: str = _setting("PAYMENTS_SERVICE_URL", "http://127.0.0.1:8084", "payments service base URL")
     proxy_url: str = _setting("PROXY_URL", "http://127.0.0.1:8000", "proxy base URL (console links, tests)")
     console_url: str = _setting("CONSOLE_URL", "http://127.0.0.1:8090", "console base URL")
     # Listening

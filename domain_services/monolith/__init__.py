@@ -1,0 +1,1 @@
+"""The legacy monolith: every domain in one deployment (port 8080)."""

@@ -1,0 +1,1 @@
+"""Movies domain: metadata, genres, ratings."""

@@ -1,0 +1,134 @@
+"""Movies service functions: the only place movie rules live.
+
+The monolith, the movies service, the console and the worker all call these. Writes run in
+one unit of work that also writes the outbox event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain_services.movies.models import Movie, MovieGenre
+from domain_services.shared import validation as v
+from domain_services.shared.db import read_session, unit_of_work
+from domain_services.shared.errors import NotFound
+from domain_services.shared.outbox import add_event
+from domain_services.shared.pagination import EVERYTHING, Page
+
+SOURCE = "movies"
+
+
+def to_dict(movie: Movie) -> dict[str, Any]:
+    """The contract representation ``{id, title, description, genres, rating}``."""
+    return {
+        "id": movie.id,
+        "title": movie.title,
+        "description": movie.description or "",
+        "genres": [g.genre for g in movie.genres],
+        "rating": float(movie.rating) if movie.rating is not None else 0.0,
+    }
+
+
+def _movie_fields(data: Any, *, partial: bool) -> dict[str, Any]:
+    data = v.require_object(data)
+    fields: dict[str, Any] = {}
+    required = not partial
+    if not partial or "title" in data:
+        fields["title"] = v.text(data, "title", required=True)
+    if not partial or "description" in data:
+        fields["description"] = (
+            v.text(data, "description", required=required, max_length=10_000, allow_empty=True) or ""
+        )
+    if not partial or "rating" in data:
+        fields["rating"] = v.number(data, "rating", required=True, minimum=0, maximum=10, places=1)
+    if "genres" in data or not partial:
+        fields["genres"] = v.string_list(data, "genres")
+    return fields
+
+
+def list_movies(
+    page: Page = EVERYTHING, *, search: str | None = None, genre: str | None = None
+) -> list[dict[str, Any]]:
+    """Movies ordered by id, optionally filtered by title substring and genre, optionally paged."""
+    query = select(Movie).order_by(Movie.id)
+    if search:
+        query = query.where(Movie.title.ilike(f"%{_escape_like(search)}%", escape="\\"))
+    if genre:
+        query = query.where(Movie.id.in_(select(MovieGenre.movie_id).where(MovieGenre.genre == genre)))
+    if page.limit is not None:
+        query = query.limit(page.limit)
+    query = query.offset(page.offset)
+    with read_session() as session:
+        return [to_dict(m) for m in session.scalars(query)]
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _load(session: Session, movie_id: int) -> Movie:
+    movie = session.get(Movie, movie_id)
+    if movie is None:
+        raise NotFound(f"movie {movie_id} not found")
+    return movie
+
+
+def get_movie(movie_id: int) -> dict[str, Any]:
+    """One movie or :class:`NotFound`."""
+    with read_session() as session:
+        return to_dict(_load(session, movie_id))
+
+
+def create_movie(data: Any) -> dict[str, Any]:
+    """Validate and insert a movie with its genres; emits ``movie.created``."""
+    fields = _movie_fields(data, partial=False)
+    with unit_of_work() as uow:
+        movie = Movie(
+            title=fields["title"],
+            description=fields["description"],
+            rating=fields["rating"],
+            genres=[MovieGenre(genre=g) for g in fields["genres"]],
+        )
+        uow.session.add(movie)
+        uow.session.flush()
+        result = to_dict(movie)
+        add_event(uow, "movie.created", movie.id, {"movie_id": movie.id, **_event_fields(result)}, SOURCE)
+    return result
+
+
+def update_movie(movie_id: int, data: Any) -> dict[str, Any]:
+    """Change any of title/description/rating/genres; emits ``movie.updated``."""
+    fields = _movie_fields(data, partial=True)
+    with unit_of_work() as uow:
+        movie = _load(uow.session, movie_id)
+        for name in ("title", "description", "rating"):
+            if name in fields:
+                setattr(movie, name, fields[name])
+        if "genres" in fields:
+            movie.genres = [MovieGenre(genre=g) for g in fields["genres"]]
+        uow.session.flush()
+        result = to_dict(movie)
+        add_event(uow, "movie.updated", movie.id, {"movie_id": movie.id, **_event_fields(result)}, SOURCE)
+    return result
+
+
+def delete_movie(movie_id: int) -> None:
+    """Delete a movie (genres and ratings cascade); emits ``movie.deleted``."""
+    with unit_of_work() as uow:
+        movie = _load(uow.session, movie_id)
+        title = movie.title
+        uow.session.delete(movie)
+        add_event(uow, "movie.deleted", movie_id, {"movie_id": movie_id, "title": title}, SOURCE)
+
+
+def count_movies() -> int:
+    """Total number of movies."""
+    with read_session() as session:
+        return session.scalar(select(func.count()).select_from(Movie)) or 0
+
+
+def _event_fields(movie: dict[str, Any]) -> dict[str, Any]:
+    return {k: movie[k] for k in ("title", "description", "genres", "rating")}

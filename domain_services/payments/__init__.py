@@ -1,0 +1,1 @@
+"""Payments domain: payments, subscriptions, billing."""

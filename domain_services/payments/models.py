@@ -1,0 +1,51 @@
+"""Payments tables (legacy schema): payments, subscriptions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, Numeric, String, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain_services.shared.db import Base
+
+PAYMENT_STATUSES = ("pending", "completed", "failed", "refunded")
+PLAN_TYPES = ("basic", "premium", "family")
+
+
+class Payment(Base):
+    """A payment by a user. ``user_id`` references ``users`` (enforced by the database only)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_payments_amount"),
+        CheckConstraint("status IN ('pending', 'completed', 'failed', 'refunded')", name="ck_payments_status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'completed'"))
+    payment_method: Mapped[str | None] = mapped_column(String(50))
+    transaction_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    plan_type: Mapped[str | None] = mapped_column(String(20))
+
+
+class Subscription(Base):
+    """A user's subscription to a plan for a period."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (CheckConstraint("end_date >= start_date", name="ck_subscriptions_period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    plan_type: Mapped[str] = mapped_column(String(20))
+    start_date: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    end_date: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    auto_renew: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

@@ -1,0 +1,129 @@
+"""Payment service functions: creation, status transitions, queries."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from domain_services.payments.models import PAYMENT_STATUSES, PLAN_TYPES, Payment
+from domain_services.shared import validation as v
+from domain_services.shared.db import read_session, unit_of_work
+from domain_services.shared.errors import Conflict, InvalidInput, NotFound
+from domain_services.shared.integrity import translate
+from domain_services.shared.outbox import add_event
+from domain_services.shared.pagination import EVERYTHING, Page
+
+SOURCE = "payments"
+MAX_AMOUNT = 99_999_999.99
+# Allowed status changes; anything else is a 409.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "pending": ("completed", "failed"),
+    "completed": ("refunded",),
+    "failed": (),
+    "refunded": (),
+}
+
+
+def to_dict(payment: Payment) -> dict[str, Any]:
+    """The contract representation ``{id, user_id, amount, timestamp}``."""
+    return {
+        "id": payment.id,
+        "user_id": payment.user_id,
+        "amount": float(payment.amount),
+        "timestamp": payment.timestamp.isoformat(),
+    }
+
+
+def event_payload(payment: Payment) -> dict[str, Any]:
+    """What ``payment.*`` events carry (the events API's payment shape plus the plan)."""
+    return {
+        "payment_id": payment.id,
+        "user_id": payment.user_id,
+        "amount": float(payment.amount),
+        "status": payment.status,
+        "timestamp": payment.timestamp.isoformat(),
+        "method_type": payment.payment_method,
+        "plan_type": payment.plan_type,
+    }
+
+
+def unknown_user(user_id: int) -> InvalidInput:
+    """The error for a reference to a user that does not exist."""
+    return InvalidInput(f"user {user_id} does not exist")
+
+
+def list_payments(page: Page = EVERYTHING, *, user_id: int | None = None) -> list[dict[str, Any]]:
+    """Payments ordered by id, optionally of one user, optionally paged."""
+    query = select(Payment).order_by(Payment.id)
+    if user_id is not None:
+        query = query.where(Payment.user_id == user_id)
+    if page.limit is not None:
+        query = query.limit(page.limit)
+    with read_session() as session:
+        return [to_dict(p) for p in session.scalars(query.offset(page.offset))]
+
+
+def load_payment(session: Session, payment_id: int) -> Payment:
+    """The payment row or :class:`NotFound`."""
+    payment = session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound(f"payment {payment_id} not found")
+    return payment
+
+
+def get_payment(payment_id: int) -> dict[str, Any]:
+    """One payment or :class:`NotFound`."""
+    with read_session() as session:
+        return to_dict(load_payment(session, payment_id))
+
+
+def create_payment(data: Any) -> dict[str, Any]:
+    """Record a payment (timestamp set by the server); emits ``payment.<status>``."""
+    data = v.require_object(data)
+    user_id = v.integer(data, "user_id", minimum=1)
+    amount = v.number(data, "amount", minimum=0.01, maximum=MAX_AMOUNT)
+    status = v.choice(data, "status", PAYMENT_STATUSES, required=False) or "completed"
+    method = v.text(data, "payment_method", required=False, max_length=50)
+    plan = v.choice(data, "plan_type", PLAN_TYPES, required=False)
+    try:
+        with unit_of_work() as uow:
+            payment = Payment(
+                user_id=user_id,
+                amount=amount,
+                status=status,
+                payment_method=method,
+                plan_type=plan,
+                transaction_id=str(uuid.uuid4()),
+            )
+            uow.session.add(payment)
+            uow.session.flush()
+            uow.session.refresh(payment, ["timestamp"])
+            add_event(uow, f"payment.{status}", payment.id, event_payload(payment), SOURCE)
+            result = to_dict(payment)
+    except IntegrityError as exc:
+        raise translate(exc, {"fk_payments_user": unknown_user(user_id)}) from None
+    return result
+
+
+def change_status(payment_id: int, status: str) -> dict[str, Any]:
+    """Move a payment along ``TRANSITIONS``; an invalid move is a :class:`Conflict`."""
+    status = v.choice({"status": status}, "status", PAYMENT_STATUSES)
+    with unit_of_work() as uow:
+        payment = load_payment(uow.session, payment_id)
+        if status not in TRANSITIONS[payment.status]:
+            raise Conflict(f"payment {payment_id} cannot go from {payment.status} to {status}")
+        payment.status = status
+        add_event(uow, f"payment.{status}", payment.id, event_payload(payment), SOURCE)
+        return to_dict(payment)
+
+
+def delete_payment(payment_id: int) -> None:
+    """Delete a payment record; emits ``payment.deleted``."""
+    with unit_of_work() as uow:
+        payment = load_payment(uow.session, payment_id)
+        uow.session.delete(payment)
+        add_event(uow, "payment.deleted", payment_id, {"payment_id": payment_id, "user_id": payment.user_id}, SOURCE)

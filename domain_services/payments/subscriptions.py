@@ -1,0 +1,113 @@
+"""Subscription service functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from domain_services.payments.models import PLAN_TYPES, Subscription
+from domain_services.payments.services import unknown_user
+from domain_services.shared import validation as v
+from domain_services.shared.db import read_session, unit_of_work
+from domain_services.shared.errors import InvalidInput, NotFound
+from domain_services.shared.integrity import translate
+from domain_services.shared.outbox import add_event
+from domain_services.shared.pagination import EVERYTHING, Page
+
+SOURCE = "payments"
+
+
+def to_dict(sub: Subscription) -> dict[str, Any]:
+    """The contract representation ``{id, user_id, plan_type, start_date, end_date}``."""
+    return {
+        "id": sub.id,
+        "user_id": sub.user_id,
+        "plan_type": sub.plan_type,
+        "start_date": sub.start_date.isoformat(),
+        "end_date": sub.end_date.isoformat(),
+    }
+
+
+def list_subscriptions(page: Page = EVERYTHING, *, user_id: int | None = None) -> list[dict[str, Any]]:
+    """Subscriptions ordered by id, optionally of one user, optionally paged."""
+    query = select(Subscription).order_by(Subscription.id)
+    if user_id is not None:
+        query = query.where(Subscription.user_id == user_id)
+    if page.limit is not None:
+        query = query.limit(page.limit)
+    with read_session() as session:
+        return [to_dict(s) for s in session.scalars(query.offset(page.offset))]
+
+
+def load_subscription(session: Session, subscription_id: int) -> Subscription:
+    """The subscription row or :class:`NotFound`."""
+    sub = session.get(Subscription, subscription_id)
+    if sub is None:
+        raise NotFound(f"subscription {subscription_id} not found")
+    return sub
+
+
+def get_subscription(subscription_id: int) -> dict[str, Any]:
+    """One subscription or :class:`NotFound`."""
+    with read_session() as session:
+        return to_dict(load_subscription(session, subscription_id))
+
+
+def _period(data: dict[str, Any], *, current: Subscription | None = None) -> tuple[Any, Any]:
+    start = v.timestamp(data, "start_date", required=current is None) or (current and current.start_date)
+    end = v.timestamp(data, "end_date", required=current is None) or (current and current.end_date)
+    if end < start:
+        raise InvalidInput("end_date must not be before start_date")
+    return start, end
+
+
+def create_subscription(data: Any) -> dict[str, Any]:
+    """Insert a subscription; unknown user → 400; emits ``subscription.created``."""
+    data = v.require_object(data)
+    user_id = v.integer(data, "user_id", minimum=1)
+    plan = v.choice(data, "plan_type", PLAN_TYPES)
+    start, end = _period(data)
+    auto_renew = v.boolean(data, "auto_renew", required=False) or False
+    try:
+        with unit_of_work() as uow:
+            sub = Subscription(user_id=user_id, plan_type=plan, start_date=start, end_date=end, auto_renew=auto_renew)
+            uow.session.add(sub)
+            uow.session.flush()
+            result = to_dict(sub)
+            add_event(uow, "subscription.created", sub.id, {"subscription_id": sub.id, **result}, SOURCE)
+    except IntegrityError as exc:
+        raise translate(exc, {"fk_subscriptions_user": unknown_user(user_id)}) from None
+    return result
+
+
+def update_subscription(subscription_id: int, data: Any) -> dict[str, Any]:
+    """Change plan, period or auto-renew; emits ``subscription.updated``."""
+    data = v.require_object(data)
+    with unit_of_work() as uow:
+        sub = load_subscription(uow.session, subscription_id)
+        if "plan_type" in data:
+            sub.plan_type = v.choice(data, "plan_type", PLAN_TYPES)
+        sub.start_date, sub.end_date = _period(data, current=sub)
+        if "auto_renew" in data:
+            sub.auto_renew = bool(v.boolean(data, "auto_renew"))
+        uow.session.flush()
+        result = to_dict(sub)
+        add_event(uow, "subscription.updated", sub.id, {"subscription_id": sub.id, **result}, SOURCE)
+    return result
+
+
+def delete_subscription(subscription_id: int) -> None:
+    """Delete a subscription; emits ``subscription.deleted``."""
+    with unit_of_work() as uow:
+        sub = load_subscription(uow.session, subscription_id)
+        uow.session.delete(sub)
+        add_event(
+            uow,
+            "subscription.deleted",
+            subscription_id,
+            {"subscription_id": subscription_id, "user_id": sub.user_id},
+            SOURCE,
+        )

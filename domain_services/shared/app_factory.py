@@ -1,0 +1,48 @@
+"""``create_app``: one Flask app factory for the monolith and every domain service.
+
+A deployment is just a list of blueprints: the monolith registers all domains, a domain
+service registers its own. The same blueprints, therefore the same code path, serve both.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from flask import Blueprint, Flask, jsonify
+
+from domain_services.shared.http import register_error_handlers
+from domain_services.shared.settings import Settings, get_settings
+
+
+def configure_logging(settings: Settings) -> None:
+    """One log format for every process (called by entry points, never at import time)."""
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def create_app(
+    name: str,
+    blueprints: Iterable[Blueprint],
+    *,
+    settings: Settings | None = None,
+    health_paths: Iterable[str] = (),
+) -> Flask:
+    """Build a JSON API app serving ``blueprints`` with the shared error mapping.
+
+    ``health_paths`` each answer ``{"status": true}`` (the services' contract).
+    """
+    settings = settings or get_settings()
+    app = Flask(name)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["SETTINGS"] = settings
+    app.json.sort_keys = False  # keep the contract's field order
+    app.json.ensure_ascii = False
+    register_error_handlers(app)
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
+    for path in health_paths:
+        app.add_url_rule(path, f"health_{path}", lambda: jsonify({"status": True}))
+    return app

@@ -1,0 +1,36 @@
+"""The one event envelope used by the outbox and the events API (ARCHITECTURE §5)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, the only clock the domain uses."""
+    return datetime.now(UTC)
+
+
+def make_envelope(
+    event_type: str,
+    action: str,
+    payload: dict[str, Any],
+    source: str,
+    *,
+    event_id: str | None = None,
+    timestamp: datetime | None = None,
+) -> dict[str, Any]:
+    """Build ``{id, type, action, timestamp, source, payload}``.
+
+    ``event_type`` is the aggregate kind (``movie``, ``user``, ``payment``, ``subscription``),
+    ``action`` what happened to it (``created``, ``rated`` ...).
+    """
+    return {
+        "id": event_id or str(uuid.uuid4()),
+        "type": event_type,
+        "action": action,
+        "timestamp": (timestamp or utcnow()).isoformat(),
+        "source": source,
+        "payload": payload,
+    }

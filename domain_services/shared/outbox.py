@@ -1,0 +1,46 @@
+"""The outbox writer: a domain write adds its event row inside the same transaction.
+
+After the transaction commits, registered *nudges* run (the worker installs one that wakes
+the Celery relay task). The beat sweep is the safety net, so a lost nudge delays an event by
+at most the sweep interval and never loses it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from domain_services.shared.db import UnitOfWork
+from domain_services.shared.envelope import make_envelope
+from domain_services.shared.event_types import lookup
+from domain_services.shared.models import OutboxEvent
+
+_nudges: list[Callable[[], None]] = []
+
+
+def register_nudge(nudge: Callable[[], None]) -> None:
+    """Install a callable run after every commit that wrote outbox rows (idempotent)."""
+    if nudge not in _nudges:
+        _nudges.append(nudge)
+
+
+def add_event(uow: UnitOfWork, name: str, key: object, payload: dict[str, Any], source: str) -> dict[str, Any]:
+    """Write event ``name`` (see ``event_types``) about aggregate ``key`` into the outbox.
+
+    Returns the envelope. Nothing leaves the process until the transaction commits.
+    """
+    event_type = lookup(name)
+    envelope = make_envelope(event_type.type, event_type.action, payload, source)
+    uow.session.add(
+        OutboxEvent(
+            id=uuid.UUID(envelope["id"]),
+            topic=event_type.topic,
+            key=str(key),
+            event_type=name,
+            payload=envelope,
+        )
+    )
+    for nudge in _nudges:
+        uow.after_commit(nudge)
+    return envelope

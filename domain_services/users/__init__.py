@@ -1,0 +1,1 @@
+"""Users domain: accounts, registration, authentication, profiles."""
