@@ -15,6 +15,9 @@ COMMAND_MODULES = [
     "cinemaabyss.commands.db",
     "cinemaabyss.commands.stack",
     "cinemaabyss.commands.config",
+    "cinemaabyss.commands.flags",
+    "cinemaabyss.commands.operators",
+    "cinemaabyss.commands.outbox",
 ]
 
 

@@ -1,0 +1,106 @@
+"""Shared fixtures: the real PostgreSQL, Redis and Kafka of the local stack.
+
+Tests run against a separate database (the configured database name + ``_test``), migrated
+to head and seeded once per session. ``make test`` starts the infrastructure first; when run
+as plain ``pytest`` the session fails fast with the command to run if it is not up.
+
+Before any project module reads settings, ``DATABASE_URL`` is pointed at the test database so
+every code path (services, subprocesses started by tests) uses it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from domain_services.shared.settings import load_settings
+
+
+def _test_database_url() -> str:
+    url = make_url(load_settings().database_url)
+    if not url.database.endswith("_test"):
+        url = url.set(database=f"{url.database}_test")
+    return url.render_as_string(hide_password=False)
+
+
+TEST_DATABASE_URL = _test_database_url()
+os.environ["DATABASE_URL"] = TEST_DATABASE_URL  # inherited by processes the tests start
+
+
+@pytest.fixture(scope="session")
+def settings():
+    """Settings as every process under test sees them."""
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def db_url(settings) -> str:
+    """The test database, migrated to head and seeded (once per session)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from cinemaabyss.commands.db import alembic_config
+    from cinemaabyss.seed import seed
+
+    engine = create_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        pytest.exit(f"test database unreachable ({exc.orig}); start it with `make test` or "
+                    "`.venv/bin/cinemaabyss stack infra-up`", returncode=3)
+    finally:
+        engine.dispose()
+    from alembic import command
+
+    config = alembic_config(settings.database_url)
+    config.attributes["configure_logging"] = False
+    command.upgrade(config, "head")
+    seed()
+    return settings.database_url
+
+
+@pytest.fixture
+def monolith_app(db_url):
+    """The monolith Flask app bound to the test database."""
+    from domain_services.monolith.app import create_app
+
+    app = create_app()
+    app.testing = True
+    return app
+
+
+@pytest.fixture
+def monolith_client(monolith_app):
+    """A Flask test client of the monolith."""
+    return monolith_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def kafka_brokers(settings) -> str:
+    """Bootstrap servers of the real broker (fails the session clearly if it is down)."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": settings.kafka_brokers})
+    try:
+        admin.list_topics(timeout=10)
+    except Exception as exc:
+        pytest.exit(f"Kafka unreachable at {settings.kafka_brokers}: {exc}; run `make test`", returncode=3)
+    return settings.kafka_brokers
+
+
+@pytest.fixture(scope="session")
+def redis_url(settings) -> str:
+    """URL of the real Redis (fails the session clearly if it is down)."""
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.exit(f"Redis unreachable at {settings.redis_url}: {exc}; run `make test`", returncode=3)
+    finally:
+        client.close()
+    return settings.redis_url

@@ -1,0 +1,107 @@
+"""Start real application processes for tests, on free ports, and wait until they are healthy."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+LOG_DIR = ROOT / "test-artifacts" / "logs"
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, *, timeout: float = 20.0, interval: float = 0.05, message: str = "condition"):
+    """Poll ``predicate`` until it returns a truthy value or the deadline passes (then fail)."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = predicate()
+            if result:
+                return result
+        except Exception as exc:  # the condition may raise until the system is ready
+            last_error = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message} (last error: {last_error})")
+
+
+@dataclass
+class RunningProcess:
+    """A started process and where it listens."""
+
+    name: str
+    popen: subprocess.Popen
+    port: int | None
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+        """Stop the process group (gunicorn/uvicorn workers included)."""
+        if self.popen.poll() is not None:
+            return
+        try:
+            os.killpg(self.popen.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(5)
+
+
+def start_process(name: str, module: str, *, env: Mapping[str, str] | None = None, port: int | None = None,
+                  health_path: str | None = "/health", timeout: float = 30.0,
+                  args: tuple[str, ...] = ()) -> RunningProcess:
+    """Start ``python -m module`` with ``PORT`` set and wait for ``health_path`` to answer 200."""
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = LOG_DIR / f"{name}-{port or 'noport'}.log"
+    full_env = {**os.environ, **(env or {})}
+    if port is not None:
+        full_env["PORT"] = str(port)
+    full_env.setdefault("WEB_WORKERS", "1")
+    log = log_path.open("ab")
+    popen = subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, env=full_env, stdout=log,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    proc = RunningProcess(name, popen, port, log_path)
+    if port is not None and health_path is not None:
+        def healthy() -> bool:
+            if popen.poll() is not None:
+                raise AssertionError(f"{name} exited with {popen.returncode}; log: {log_path}")
+            return httpx.get(f"{proc.url}{health_path}", timeout=1).status_code == 200
+
+        try:
+            wait_until(healthy, timeout=timeout, interval=0.1, message=f"{name} health")
+        except BaseException:
+            proc.stop()
+            raise
+    return proc
+
+
+@contextmanager
+def running(name: str, module: str, **kwargs) -> Iterator[RunningProcess]:
+    """Context manager around :func:`start_process` that always stops the process."""
+    proc = start_process(name, module, **kwargs)
+    try:
+        yield proc
+    finally:
+        proc.stop()
