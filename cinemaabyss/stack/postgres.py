@@ -181,7 +181,7 @@ class Postgres:
         )
         if result.returncode != 0:
             if "timeout" in (result.stdout + result.stderr).lower() or "did not" in result.stdout:
-                raise StackError(f"postgresql did not become ready within {START_TIMEOUT_S}s; log: {self.log}")
+                raise StackError(f"postgresql did not become ready within {START_TIMEOUT_S:g}s; log: {self.log}")
             raise StackError(f"postgresql failed to start; log: {self.log}")
 
     def _run_owner(self, argv: list[str], what: str, log: Path) -> None:
@@ -202,7 +202,9 @@ class Postgres:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,)).fetchone()
             verb = "ALTER" if exists else "CREATE"
             conn.execute(
-                sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(ROLE), sql.Literal(password))
+                sql.SQL(verb + " ROLE {} LOGIN CREATEDB PASSWORD {}").format(
+                    sql.Identifier(ROLE), sql.Literal(password)
+                )
             )
             for db in DATABASES:
                 if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone():
