@@ -130,7 +130,7 @@ def wait_ready(
         if not alive():
             raise StackError(f"{service} exited during start-up; log: {log}")
         if time.monotonic() >= deadline:
-            raise StackError(f"{service} did not become ready within {timeout_s:.0f}s; log: {log}")
+            raise StackError(f"{service} did not become ready within {timeout_s:g}s; log: {log}")
         time.sleep(0.2)
 
 

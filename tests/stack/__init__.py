@@ -1,0 +1,1 @@
+"""Tests of the no-Docker local stack (``cinemaabyss.stack``)."""
