@@ -53,9 +53,13 @@ class Stack:
         self.say(f"  {name:<11} ready ({time.monotonic() - started:.1f}s)")
 
     def _database_password(self) -> str:
-        """The app role's password: kept from ``stack.env``, generated on first start."""
-        existing = read_env_file(self.paths.env_file).get("DATABASE_URL", "")
-        password = urlsplit(existing).password if existing else None
+        """The app role's password: the configured one (``.env`` or ``stack.env``), else a new one.
+
+        Settings already layer ``stack.env`` under ``.env``, so the password generated on the
+        first start is kept, and a developer who sets their own ``DATABASE_URL`` (another port,
+        say) with a password of their choice gets the role set to that password.
+        """
+        password = urlsplit(self.settings.database_url).password
         return unquote(password) if password else secrets.token_urlsafe(24)
 
     def _write_env(self, password: str) -> None:
