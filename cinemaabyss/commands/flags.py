@@ -1,0 +1,102 @@
+"""``cinemaabyss flags list|set|rollback|history``: strangler flags for people without the console."""
+
+from __future__ import annotations
+
+import getpass
+import json
+
+import click
+from sqlalchemy.exc import OperationalError
+
+from domain_services.shared import flags as flag_store
+from domain_services.shared.errors import InvalidInput
+from domain_services.shared.models import FLAG_DOMAINS, FLAG_MODES
+
+DOMAIN = click.Choice(FLAG_DOMAINS)
+
+
+def _actor() -> str:
+    """``cli:<os user>``: who the audit row names."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"cli:{user}"
+
+
+def _run(func, *args, **kwargs):
+    """Call a flag function, turning domain and connection errors into one-line CLI errors."""
+    try:
+        return func(*args, **kwargs)
+    except InvalidInput as exc:
+        raise click.ClickException(exc.message) from None
+    except OperationalError as exc:
+        raise click.ClickException(f"cannot reach the database: {exc.orig}") from None
+
+
+def _line(flag: dict) -> str:
+    return (f"{flag['domain']:<9} {flag['mode']:<9} {flag['percent']:>3}%  sticky={flag['sticky_key']:<6} "
+            f"fallback={'on' if flag['fallback'] else 'off':<3} "
+            f"auto_rollback={'on' if flag['auto_rollback'] else 'off'}"
+            f"@{flag['rollback_error_rate']:g}/{flag['rollback_min_requests']} shadow={flag['shadow_percent']}%"
+            f"{'' if flag['persisted'] else '  (default)'}")
+
+
+@click.group("flags")
+def flags_group() -> None:
+    """Strangler flags: where the proxy routes each domain."""
+
+
+@flags_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def list_command(as_json: bool) -> None:
+    """Show every domain's flag."""
+    rows = _run(flag_store.list_flags)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(_line(row))
+
+
+@flags_group.command("set")
+@click.argument("domain", type=DOMAIN)
+@click.option("--mode", type=click.Choice(FLAG_MODES))
+@click.option("--percent", type=click.IntRange(0, 100))
+@click.option("--sticky-key", type=click.Choice(flag_store.STICKY_KEYS))
+@click.option("--fallback/--no-fallback", default=None)
+@click.option("--auto-rollback/--no-auto-rollback", default=None)
+@click.option("--rollback-error-rate", type=float)
+@click.option("--rollback-min-requests", type=int)
+@click.option("--shadow-percent", type=click.IntRange(0, 100))
+@click.option("--reason", help="why (kept in the audit log)")
+def set_command(domain: str, reason: str | None, **options) -> None:
+    """Change DOMAIN's flag; every proxy applies it within milliseconds."""
+    changes = {name: value for name, value in options.items() if value is not None}
+    if not changes:
+        raise click.UsageError("nothing to change: give at least one option")
+    flag = _run(flag_store.set_flag, domain, changes, _actor(), reason)
+    click.echo(_line(flag))
+
+
+@flags_group.command("rollback")
+@click.argument("domain", type=DOMAIN)
+@click.option("--reason", default="manual rollback", show_default=True)
+def rollback_command(domain: str, reason: str) -> None:
+    """Send all of DOMAIN's traffic back to the monolith."""
+    flag = _run(flag_store.rollback, domain, _actor(), reason)
+    click.echo(_line(flag))
+
+
+@flags_group.command("history")
+@click.argument("domain", type=DOMAIN, required=False)
+@click.option("--limit", default=20, show_default=True)
+def history_command(domain: str | None, limit: int) -> None:
+    """Recent flag changes, newest first."""
+    for entry in _run(flag_store.flag_history, domain, limit):
+        after = entry["after"] or {}
+        click.echo(f"{entry['at']}  {entry['actor']:<24} {entry['action']:<18} {entry['domain']:<9} "
+                   f"{after.get('mode', '-')}/{after.get('percent', '-')}%  {entry['reason'] or ''}")
+
+
+commands = [flags_group]
