@@ -99,6 +99,14 @@ class Settings:
     run_dir: str = _setting("RUN_DIR", str(PROJECT_ROOT / ".run"), "runtime data, logs and pid files")
     log_level: str = _setting("LOG_LEVEL", "INFO", "logging level of every process")
     max_body_bytes: int = _setting("MAX_BODY_BYTES", "1048576", "largest JSON request body the APIs accept")
+    # Proxy (API gateway)
+    proxy_auth_mode: str = _setting(
+        "PROXY_AUTH_MODE", "writes", "proxy token policy: writes (writes need a token) | all | off"
+    )
+    proxy_interface: str = _setting("PROXY_INTERFACE", "rsgi", "proxy server interface: rsgi | asgi (granian)")
+    proxy_connect_timeout_ms: int = _setting("PROXY_CONNECT_TIMEOUT_MS", "2000", "proxy upstream connect timeout")
+    proxy_read_timeout_ms: int = _setting("PROXY_READ_TIMEOUT_MS", "30000", "proxy upstream read timeout")
+    proxy_flag_refresh_ms: int = _setting("PROXY_FLAG_REFRESH_MS", "5000", "proxy periodic flag re-read")
 
     def port_or(self, default: int) -> int:
         """The configured ``PORT`` or this process's default port."""
