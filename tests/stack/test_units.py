@@ -46,14 +46,22 @@ def test_env_file_is_private_and_round_trips(tmp_path) -> None:
     assert read_env_file(path) == {"DATABASE_URL": "postgresql+psycopg://a:b@127.0.0.1:5432/x"}
 
 
-def test_settings_read_stack_env_below_the_environment(tmp_path, monkeypatch) -> None:
-    write_env_file(tmp_path / "stack.env", {"REDIS_URL": "redis://127.0.0.1:7777/0", "LOG_LEVEL": "DEBUG"})
-    monkeypatch.setenv("RUN_DIR", str(tmp_path))
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+def test_settings_layer_stack_env_below_dot_env_below_the_environment(tmp_path, monkeypatch) -> None:
+    from domain_services.shared import settings as settings_module
+
+    root = tmp_path / "checkout"
+    write_env_file(
+        root / ".run" / "stack.env", {"REDIS_URL": "redis://x:1/0", "LOG_LEVEL": "DEBUG", "KAFKA_BROKERS": "k:1"}
+    )
+    (root / ".env").write_text("LOG_LEVEL=ERROR\nKAFKA_BROKERS=k:2\n")
+    monkeypatch.setattr(settings_module, "PROJECT_ROOT", root)  # a checkout of our own, with its .env
+    for name in ("RUN_DIR", "REDIS_URL", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KAFKA_BROKERS", "k:3")
     settings = load_settings()
-    assert settings.redis_url == "redis://127.0.0.1:7777/0"  # from stack.env
-    assert settings.log_level == "WARNING"  # the environment wins
+    assert settings.redis_url == "redis://x:1/0"  # only in stack.env
+    assert settings.log_level == "ERROR"  # .env beats stack.env
+    assert settings.kafka_brokers == "k:3"  # the environment beats both
 
 
 def test_pid_file_ignores_a_dead_or_reused_pid(tmp_path) -> None:
