@@ -6,19 +6,25 @@ one unit of work that also writes the outbox event.
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain_services.movies.models import Movie, MovieGenre
+from domain_services.movies.models import Movie, MovieGenre, UserRating
 from domain_services.shared import validation as v
 from domain_services.shared.db import read_session, unit_of_work
-from domain_services.shared.errors import NotFound
+from domain_services.shared.errors import InvalidInput, NotFound
+from domain_services.shared.integrity import translate
 from domain_services.shared.outbox import add_event
 from domain_services.shared.pagination import EVERYTHING, Page
 
 SOURCE = "movies"
+# In ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``, ``xmax = 0`` tells an insert from an update.
+_INSERTED = literal_column("(xmax = 0)")
 
 
 def to_dict(movie: Movie) -> dict[str, Any]:
@@ -132,3 +138,72 @@ def count_movies() -> int:
 
 def _event_fields(movie: dict[str, Any]) -> dict[str, Any]:
     return {k: movie[k] for k in ("title", "description", "genres", "rating")}
+
+
+def list_genres() -> list[dict[str, Any]]:
+    """Distinct genres with the number of movies in each, ordered by genre name."""
+    query = (
+        select(MovieGenre.genre, func.count(MovieGenre.movie_id))
+        .group_by(MovieGenre.genre)
+        .order_by(MovieGenre.genre)
+    )
+    with read_session() as session:
+        return [{"genre": genre, "count": count} for genre, count in session.execute(query)]
+
+
+def rate_movie(movie_id: int, data: Any, *, user_id: int | None = None) -> tuple[dict[str, Any], bool]:
+    """Record ``user_id``'s 1..10 rating of a movie (one per user, a repeat replaces it).
+
+    ``user_id`` comes from the gateway (verified token); when absent the body's ``user_id``
+    is used. The movie's rating becomes the average of its user ratings, rounded to one
+    decimal. Emits ``movie.rated``. Returns ``(result, created)``; ``created`` is False
+    when an earlier rating of the same user was replaced.
+    """
+    data = v.require_object(data)
+    if user_id is None:
+        user_id = v.integer(data, "user_id", minimum=1)
+    rating = v.integer(data, "rating", minimum=1, maximum=10)
+    review = v.text(data, "review", required=False, max_length=10_000, allow_empty=True)
+    try:
+        with unit_of_work() as uow:
+            # Lock the movie so concurrent ratings of it recompute the average one at a time.
+            movie = uow.session.get(Movie, movie_id, with_for_update=True)
+            if movie is None:
+                raise NotFound(f"movie {movie_id} not found")
+            created = _upsert_rating(uow.session, movie_id, user_id, rating, review)
+            movie.rating = _average_rating(uow.session, movie_id)
+            uow.session.flush()
+            result = {
+                "movie_id": movie_id,
+                "user_id": user_id,
+                "rating": rating,
+                "review": review,
+                "movie": to_dict(movie),
+            }
+            payload = {
+                "movie_id": movie_id,
+                "title": movie.title,
+                "user_id": user_id,
+                "rating": rating,
+                "movie_rating": result["movie"]["rating"],
+            }
+            add_event(uow, "movie.rated", movie_id, payload, SOURCE)
+    except IntegrityError as exc:
+        raise translate(exc, {"fk_user_ratings_user": InvalidInput(f"user {user_id} does not exist")}) from None
+    return result, created
+
+
+def _upsert_rating(session: Session, movie_id: int, user_id: int, rating: int, review: str | None) -> bool:
+    """Insert or replace the rating; True when it is the user's first rating of the movie."""
+    statement = insert(UserRating).values(user_id=user_id, movie_id=movie_id, rating=rating, review=review)
+    statement = statement.on_conflict_do_update(
+        index_elements=[UserRating.user_id, UserRating.movie_id],
+        set_={"rating": rating, "review": review, "created_at": func.now()},
+    ).returning(_INSERTED)
+    return bool(session.execute(statement).scalar_one())
+
+
+def _average_rating(session: Session, movie_id: int) -> Decimal:
+    """Average of the movie's user ratings, rounded half-up to one decimal."""
+    average = session.scalar(select(func.avg(UserRating.rating)).where(UserRating.movie_id == movie_id))
+    return Decimal(average).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)

@@ -10,6 +10,9 @@ from domain_services.shared.pagination import parse_id, parse_page
 
 blueprint = Blueprint("payments", __name__)
 
+# Path ids are bounded to PostgreSQL ``integer``: anything outside cannot exist (404, not 500).
+PAYMENT_ID = "<int(min=1, max=2147483647):payment_id>"
+
 
 @blueprint.get("/api/payments")
 def list_or_get_payments():
@@ -24,6 +27,12 @@ def list_or_get_payments():
 def create_payment():
     """Record a payment ``{user_id, amount, status?, payment_method?, plan_type?}``."""
     return created(services.create_payment(json_body()))
+
+
+@blueprint.post(f"/api/payments/{PAYMENT_ID}/status")
+def change_payment_status(payment_id: int):
+    """Move a payment to ``{status}`` along the allowed transitions (else 409)."""
+    return jsonify(services.set_status(payment_id, json_body()))
 
 
 @blueprint.get("/api/subscriptions")

@@ -67,9 +67,9 @@ def list_payments(page: Page = EVERYTHING, *, user_id: int | None = None) -> lis
         return [to_dict(p) for p in session.scalars(query.offset(page.offset))]
 
 
-def load_payment(session: Session, payment_id: int) -> Payment:
-    """The payment row or :class:`NotFound`."""
-    payment = session.get(Payment, payment_id)
+def load_payment(session: Session, payment_id: int, *, lock: bool = False) -> Payment:
+    """The payment row (``lock``: ``SELECT ... FOR UPDATE``) or :class:`NotFound`."""
+    payment = session.get(Payment, payment_id, with_for_update=lock)
     if payment is None:
         raise NotFound(f"payment {payment_id} not found")
     return payment
@@ -110,15 +110,25 @@ def create_payment(data: Any) -> dict[str, Any]:
 
 
 def change_status(payment_id: int, status: str) -> dict[str, Any]:
-    """Move a payment along ``TRANSITIONS``; an invalid move is a :class:`Conflict`."""
+    """Move a payment along ``TRANSITIONS``; an invalid move is a :class:`Conflict`.
+
+    Returns the contract representation plus the new ``status``. The row is locked so two
+    concurrent changes cannot both pass the transition check.
+    """
     status = v.choice({"status": status}, "status", PAYMENT_STATUSES)
     with unit_of_work() as uow:
-        payment = load_payment(uow.session, payment_id)
+        payment = load_payment(uow.session, payment_id, lock=True)
         if status not in TRANSITIONS[payment.status]:
             raise Conflict(f"payment {payment_id} cannot go from {payment.status} to {status}")
         payment.status = status
         add_event(uow, f"payment.{status}", payment.id, event_payload(payment), SOURCE)
-        return to_dict(payment)
+        return {**to_dict(payment), "status": payment.status}
+
+
+def set_status(payment_id: int, data: Any) -> dict[str, Any]:
+    """:func:`change_status` from a request body ``{status}``."""
+    data = v.require_object(data)
+    return change_status(payment_id, v.choice(data, "status", PAYMENT_STATUSES))
 
 
 def delete_payment(payment_id: int) -> None:

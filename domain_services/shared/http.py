@@ -25,9 +25,12 @@ def json_body() -> Any:
     if not raw:
         raise InvalidInput("request body must be a JSON object")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(raw)
+        # Lone surrogates ("\ud800") parse but cannot be stored as UTF-8: refuse them here.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeError, RecursionError):  # RecursionError: absurdly deep nesting
         raise InvalidInput("request body is not valid JSON") from None
+    return data
 
 
 def error_response(message: str, status: int) -> tuple[Response, int]:

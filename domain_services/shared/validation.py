@@ -170,3 +170,13 @@ def choice(data: dict[str, Any], name: str, options: tuple[str, ...], *, require
     if value not in options:
         raise InvalidInput(f"field {name} must be one of: {', '.join(options)}")
     return value
+
+
+def query_text(args: Any, name: str, *, max_length: int = 100) -> str | None:
+    """An optional free-text query parameter (search term, filter), bounded and NUL-free."""
+    value = args.get(name)
+    if value is None or not value.strip():
+        return None
+    if len(value) > max_length or "\x00" in value:
+        raise InvalidInput(f"query parameter {name} must be at most {max_length} characters without NUL")
+    return value.strip()
