@@ -1,0 +1,117 @@
+"""Forwarding: one shared aiohttp session per worker, header hygiene, timeouts.
+
+Three small steps (as in asgiproxy): build upstream headers, send the request and get the
+upstream response, convert its headers for the client. Bodies stream in both directions;
+only responses with a small declared ``Content-Length`` are read in one piece (one write
+to the client instead of several).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+
+from proxy.types import Headers, Inbound
+
+#: RFC 9110 §7.6.1 hop-by-hop headers (plus Proxy-* handled by prefix), never forwarded.
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
+    "te", "trailer", "trailers", "transfer-encoding", "upgrade",
+})
+#: Request headers the proxy sets itself.
+REPLACED_REQUEST = frozenset({"host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+                              "x-request-id", "x-user-id"})
+SMALL_BODY = 256 * 1024
+
+
+class UpstreamError(Exception):
+    """The upstream could not be reached or did not answer in time."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def make_session(connect_timeout: float, read_timeout: float) -> aiohttp.ClientSession:
+    """The worker's shared client session: big keep-alive pool, cached DNS, no auto headers."""
+    connector = aiohttp.TCPConnector(limit=2048, limit_per_host=1024, ttl_dns_cache=300,
+                                     keepalive_timeout=60, enable_cleanup_closed=True)
+    timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_connect=connect_timeout,
+                                    sock_read=read_timeout)
+    return aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False,
+                                 skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+                                 cookie_jar=aiohttp.DummyCookieJar(), read_bufsize=2**16)
+
+
+def _connection_tokens(headers: Headers) -> frozenset[str]:
+    """Header names listed in ``Connection`` (also hop-by-hop)."""
+    tokens: set[str] = set()
+    for name, value in headers:
+        if name == "connection":
+            tokens.update(t.strip().lower() for t in value.split(",") if t.strip())
+    return frozenset(tokens)
+
+
+def _is_hop(name: str, extra: frozenset[str]) -> bool:
+    return name in HOP_BY_HOP or name.startswith("proxy-") or name in extra
+
+
+def upstream_headers(request: Inbound, request_id: str, user_id: str | None) -> list[tuple[str, str]]:
+    """Client headers minus hop-by-hop ones, plus ``X-Forwarded-*``, ``X-Request-Id``, ``X-User-Id``."""
+    extra = _connection_tokens(request.headers)
+    out: list[tuple[str, str]] = []
+    forwarded_for = None
+    host = None
+    for name, value in request.headers:
+        if name in REPLACED_REQUEST or _is_hop(name, extra):
+            if name == "x-forwarded-for":
+                forwarded_for = value
+            elif name == "host":
+                host = value
+            continue
+        out.append((name, value))
+    client_ip = request.client
+    out.append(("X-Forwarded-For", f"{forwarded_for}, {client_ip}" if forwarded_for else client_ip))
+    out.append(("X-Forwarded-Proto", request.scheme))
+    if host:
+        out.append(("X-Forwarded-Host", host))
+    out.append(("X-Request-Id", request_id))
+    if user_id is not None:
+        out.append(("X-User-Id", user_id))
+    return out
+
+
+def client_headers(raw: tuple[tuple[bytes, bytes], ...]) -> Headers:
+    """Upstream response headers minus hop-by-hop ones, as ``(lower name, value)`` strings."""
+    decoded = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw]
+    extra = _connection_tokens(decoded)
+    return [(k, v) for k, v in decoded if not _is_hop(k, extra)]
+
+
+async def send(session: aiohttp.ClientSession, method: str, url: str, headers: list[tuple[str, str]],
+               body: AsyncIterator[bytes] | None) -> aiohttp.ClientResponse:
+    """Send the request upstream; connection problems become :class:`UpstreamError` (502/504)."""
+    try:
+        return await session.request(method, url, headers=headers, data=body, allow_redirects=False,
+                                     compress=None, chunked=None)
+    except TimeoutError:
+        raise UpstreamError(504, "upstream timed out") from None
+    except aiohttp.ClientError as exc:
+        raise UpstreamError(502, f"upstream unavailable: {type(exc).__name__}") from None
+
+
+async def read_small(response: aiohttp.ClientResponse) -> bytes | None:
+    """The whole body when it is declared small (or empty), else ``None`` (stream it)."""
+    length = response.content_length
+    if response.method == "HEAD" or response.status in (204, 304):
+        return b""
+    if length is not None and length <= SMALL_BODY:
+        try:
+            return await response.read()
+        except TimeoutError:
+            raise UpstreamError(504, "upstream timed out") from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(502, f"upstream failed: {type(exc).__name__}") from None
+    return None

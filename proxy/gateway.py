@@ -1,0 +1,182 @@
+"""The gateway core: authenticate, pick a backend, forward, fall back, record.
+
+Interface-neutral: the ASGI adapter (``app.py``) and the RSGI adapter (``rsgi.py``) turn
+their server's request into an :class:`~proxy.types.Inbound` and implement
+:class:`~proxy.types.Responder`. One :class:`Gateway` per worker process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+
+import aiohttp
+
+from domain_services.shared.settings import Settings
+from proxy import forward, health, metrics
+from proxy.auth import Authenticator, AuthError, requires_token
+from proxy.flagcache import FlagCache
+from proxy.rollback import AutoRollback
+from proxy.routing import Flag, Upstreams, route_of
+from proxy.shadow import Shadower
+from proxy.types import Headers, Inbound, Responder
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENT = frozenset({"GET", "HEAD"})
+OWN_RESPONSE_HEADERS = frozenset({"x-upstream", "x-request-id"})
+JSON_HEADERS: Headers = [("content-type", "application/json")]
+
+
+def _request_id(value: str | None) -> str:
+    """The client's ``X-Request-Id`` when sane, else a fresh random one."""
+    if value and len(value) <= 128 and value.isprintable():
+        return value
+    return os.urandom(16).hex()
+
+
+class Gateway:
+    """Everything one worker needs: flag cache, client session, auth, metrics, rollback."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.upstreams = Upstreams.from_settings(settings)
+        self.cache = FlagCache(settings)
+        self.auth = Authenticator(settings)
+        self.recorder = metrics.Recorder()
+        self.rollbacks = AutoRollback(self.cache)
+        self.session: aiohttp.ClientSession | None = None
+        self.shadower: Shadower | None = None
+        self.flusher: metrics.TrafficFlusher | None = None
+
+    async def startup(self) -> None:
+        """Open the client pool, load flags, start background tasks."""
+        self.session = forward.make_session(self.settings.proxy_connect_timeout_ms / 1000,
+                                            self.settings.proxy_read_timeout_ms / 1000)
+        self.shadower = Shadower(self.session)
+        self.flusher = metrics.TrafficFlusher(self.recorder, self.settings.redis_url)
+        self.flusher.start()
+        await self.cache.start()
+
+    async def shutdown(self) -> None:
+        """Stop background work and close connections."""
+        await self.rollbacks.stop()
+        await self.cache.stop()
+        if self.flusher is not None:
+            await self.flusher.stop()
+        if self.shadower is not None:
+            await self.shadower.stop()
+        if self.session is not None:
+            await self.session.close()
+
+    async def handle(self, request: Inbound, out: Responder) -> None:
+        """Answer one request."""
+        path = request.path
+        if not path.startswith("/api/"):
+            if path == "/health":
+                body, ctype = health.health_body(self.cache, self.upstreams, self.auth.mode,
+                                                 request.header("accept"))
+                return await out.full(200, [("content-type", ctype)], body)
+            if path == "/metrics":
+                body, ctype = metrics.render()
+                return await out.full(200, [("content-type", ctype)], body)
+        request_id = _request_id(request.header("x-request-id"))
+        try:
+            user_id = self.auth.user_id(request.header("authorization"))
+        except AuthError as exc:
+            return await self._refuse(out, exc.message, request_id)
+        if user_id is None and requires_token(self.auth.mode, request.method, path):
+            return await self._refuse(out, "authentication required", request_id)
+        await self._route(request, out, route_of(path), user_id, request_id)
+
+    async def _refuse(self, out: Responder, message: str, request_id: str) -> None:
+        metrics.AUTH_FAILURES.inc()
+        await self._error(out, 401, message, request_id, "proxy",
+                          extra=[("www-authenticate", 'Bearer realm="cinemaabyss"')])
+
+    async def _error(self, out: Responder, status: int, message: str, request_id: str, upstream: str,
+                     extra: Headers | None = None) -> None:
+        headers = [*JSON_HEADERS, ("x-request-id", request_id), ("x-upstream", upstream), *(extra or [])]
+        await out.full(status, headers, json.dumps({"error": message}).encode())
+
+    async def _route(self, request: Inbound, out: Responder, route: str, user_id: str | None,
+                     request_id: str) -> None:
+        flag: Flag | None = self.cache.table.flags.get(route)
+        if flag is not None:
+            to_service = flag.wants_service(user_id, request.header("x-user-id"), request.client)
+        else:
+            to_service = route == "events"
+        target = route if to_service else "monolith"
+        base = self.upstreams.services[route] if to_service else self.upstreams.monolith
+        suffix = f"{request.path}?{request.query}" if request.query else request.path
+        headers = forward.upstream_headers(request, request_id, user_id)
+        backend = "service" if to_service else "monolith"
+        can_fall_back = (to_service and flag is not None and flag.fallback
+                         and request.method in IDEMPOTENT and request.body is None)
+        started = time.perf_counter()
+        try:
+            response = await forward.send(self.session, request.method, base + suffix, headers, request.body)
+            if can_fall_back and response.status >= 500:
+                response.release()
+                raise forward.UpstreamError(502, f"service answered {response.status}")
+        except forward.UpstreamError as exc:
+            self._failed(route, backend, flag)
+            if not can_fall_back:
+                self.recorder.request(route, backend, exc.status, time.perf_counter() - started)
+                return await self._error(out, exc.status, exc.message, request_id, target)
+            metrics.FALLBACKS.labels(route).inc()
+            target, backend, base = "monolith", "monolith", self.upstreams.monolith
+            started = time.perf_counter()
+            try:
+                response = await forward.send(self.session, request.method, base + suffix, headers, None)
+            except forward.UpstreamError as exc2:
+                self._failed(route, backend, flag)
+                self.recorder.request(route, backend, exc2.status, time.perf_counter() - started)
+                return await self._error(out, exc2.status, exc2.message, request_id, target)
+        await self._respond(request, out, response, route, backend, target, flag, request_id, started,
+                            suffix, headers)
+
+    def _failed(self, route: str, backend: str, flag: Flag | None) -> None:
+        """Book a failed attempt (error window, error counter, chart)."""
+        self.recorder.upstream_error(route, backend)
+        self.recorder.traffic(route, backend, False)
+        self.rollbacks.record(route, backend, True, int(time.time()), flag)
+
+    async def _respond(self, request: Inbound, out: Responder, response: aiohttp.ClientResponse, route: str,
+                       backend: str, target: str, flag: Flag | None, request_id: str, started: float,
+                       suffix: str, headers: list[tuple[str, str]]) -> None:
+        status = response.status
+        error = status >= 500
+        self.recorder.request(route, backend, status, time.perf_counter() - started)
+        if error:
+            self.recorder.upstream_error(route, backend)
+        self.rollbacks.record(route, backend, error, int(time.time()), flag)
+        out_headers = [(k, v) for k, v in forward.client_headers(response.raw_headers)
+                       if k not in OWN_RESPONSE_HEADERS]
+        out_headers.append(("x-upstream", target))
+        out_headers.append(("x-request-id", request_id))
+        try:
+            body = await forward.read_small(response)
+            if body is not None:
+                await out.full(status, out_headers, body)
+                if flag is not None and flag.shadow_percent and request.method == "GET" \
+                        and random.randrange(100) < flag.shadow_percent:  # noqa: S311 - sampling
+                    self._shadow(route, backend, suffix, headers, status, body)
+                return
+            await out.start(status, out_headers)
+            async for chunk in response.content.iter_any():
+                await out.chunk(chunk)
+            await out.finish()
+        except forward.UpstreamError as exc:
+            await self._error(out, exc.status, exc.message, request_id, target)
+        finally:
+            response.release()
+
+    def _shadow(self, route: str, backend: str, suffix: str, headers: list[tuple[str, str]], status: int,
+                body: bytes) -> None:
+        other = self.upstreams.monolith if backend == "service" else self.upstreams.services[route]
+        if self.shadower is not None:
+            self.shadower.mirror(route, other + suffix, headers, status, body)

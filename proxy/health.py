@@ -1,0 +1,35 @@
+"""``GET /health``: the contract's text answer, or a JSON health document on request."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from proxy.flagcache import FlagCache
+from proxy.routing import Upstreams
+
+HEALTH_TEXT = b"Strangler Fig Proxy is healthy"
+
+
+def wants_json(accept: str | None) -> bool:
+    """Whether the client asked for JSON (``Accept: application/json``)."""
+    return bool(accept) and "application/json" in accept
+
+
+def health_document(cache: FlagCache, upstreams: Upstreams, auth_mode: str) -> dict[str, Any]:
+    """Flags table and freshness, listener state, upstream URLs and auth policy of this worker."""
+    return {
+        "status": "ok",
+        "pid": os.getpid(),
+        **cache.status(),
+        "upstreams": {"monolith": upstreams.monolith, **upstreams.services},
+        "auth_mode": auth_mode,
+    }
+
+
+def health_body(cache: FlagCache, upstreams: Upstreams, auth_mode: str, accept: str | None) -> tuple[bytes, str]:
+    """``(body, content type)`` of the health answer."""
+    if wants_json(accept):
+        return json.dumps(health_document(cache, upstreams, auth_mode)).encode(), "application/json"
+    return HEALTH_TEXT, "text/plain; charset=utf-8"

@@ -1,0 +1,148 @@
+"""Proxy metrics: Prometheus series and the per-second Redis counters behind the console chart.
+
+Prometheus: when ``python -m proxy`` runs several workers it points
+``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory under ``RUN_DIR`` before the workers start,
+so ``GET /metrics`` on any worker returns the sum over all workers (prometheus-client
+multiprocess mode). Run in-process (tests, one worker) the default registry is used.
+
+Redis: for each request the console's chart needs ``HINCRBY traffic:<unix second>
+<domain>:<backend>:<ok|err> 1`` with ``EXPIRE 600``. Counts are aggregated in memory on the
+hot path (a dict increment) and flushed by a background task once a second in one pipeline;
+a Redis outage drops those counts and is logged, it never slows requests down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+
+import redis.asyncio as aioredis
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    values,
+)
+
+log = logging.getLogger(__name__)
+
+TRAFFIC_TTL = 600
+LABELS = ("domain", "backend", "status")
+
+REQUESTS = Counter("proxy_requests", "Requests answered, by domain, backend and status class", LABELS)
+LATENCY = Histogram("proxy_request_duration_seconds", "Time to the upstream's response headers",
+                    ("domain", "backend"),
+                    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+UPSTREAM_ERRORS = Counter("proxy_upstream_errors", "Connect errors, timeouts and 5xx by domain and backend",
+                          ("domain", "backend"))
+FALLBACKS = Counter("proxy_fallbacks", "Idempotent requests retried on the monolith after a service failure",
+                    ("domain",))
+ROLLBACKS = Counter("proxy_auto_rollbacks", "Automatic rollbacks to the monolith", ("domain",))
+SHADOW = Counter("proxy_shadow_comparisons", "Shadowed GETs by result (match/mismatch/error)",
+                 ("domain", "result"))
+AUTH_FAILURES = Counter("proxy_auth_failures", "Requests refused with 401", ())
+
+
+def status_class(status: int) -> str:
+    """``2xx`` … ``5xx``."""
+    return f"{status // 100}xx"
+
+
+class Recorder:
+    """Hot-path counters: pre-bound Prometheus children plus the Redis per-second aggregate."""
+
+    def __init__(self) -> None:
+        self._requests: dict[tuple[str, str, int], Counter] = {}
+        self._latency: dict[tuple[str, str], Histogram] = {}
+        self._pending: defaultdict[int, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+    def request(self, domain: str, backend: str, status: int, seconds: float) -> None:
+        """Count one answered request (``backend`` is ``monolith`` or ``service``)."""
+        cls = status // 100
+        key = (domain, backend, cls)
+        child = self._requests.get(key)
+        if child is None:
+            child = self._requests[key] = REQUESTS.labels(domain, backend, f"{cls}xx")
+        child.inc()
+        hist = self._latency.get((domain, backend))
+        if hist is None:
+            hist = self._latency[(domain, backend)] = LATENCY.labels(domain, backend)
+        hist.observe(seconds)
+        self.traffic(domain, backend, cls < 5)
+
+    def traffic(self, domain: str, backend: str, ok: bool) -> None:
+        """Count one attempt for the console chart (flushed to Redis every second)."""
+        self._pending[int(time.time())][f"{domain}:{backend}:{'ok' if ok else 'err'}"] += 1
+
+    def upstream_error(self, domain: str, backend: str) -> None:
+        """Count a failed attempt (connect error, timeout, 5xx)."""
+        UPSTREAM_ERRORS.labels(domain, backend).inc()
+
+    def take_pending(self) -> dict[int, dict[str, int]]:
+        """Swap out the aggregated per-second counts."""
+        pending, self._pending = self._pending, defaultdict(lambda: defaultdict(int))
+        return pending
+
+
+class TrafficFlusher:
+    """Background task writing :meth:`Recorder.take_pending` to Redis once a second."""
+
+    def __init__(self, recorder: Recorder, redis_url: str, interval: float = 1.0) -> None:
+        self.recorder = recorder
+        self.redis = aioredis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
+        self.interval = interval
+        self._task: asyncio.Task | None = None
+        self._warned = 0.0
+
+    def start(self) -> None:
+        """Start flushing."""
+        self._task = asyncio.create_task(self._run(), name="traffic-flusher")
+
+    async def stop(self) -> None:
+        """Flush what is left and stop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        with contextlib.suppress(Exception):
+            await self.flush()
+        await self.redis.aclose()
+
+    async def flush(self) -> None:
+        """Write the pending counts in one pipeline."""
+        pending = self.recorder.take_pending()
+        if not pending:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for second, fields in pending.items():
+            key = f"traffic:{second}"
+            for name, count in fields.items():
+                pipe.hincrby(key, name, count)
+            pipe.expire(key, TRAFFIC_TTL)
+        await pipe.execute()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.flush()
+            except Exception as exc:  # Redis down: drop this second's counts, keep serving
+                if time.monotonic() - self._warned > 30:
+                    self._warned = time.monotonic()
+                    log.warning("traffic counters not written to Redis: %s", exc)
+
+
+def render() -> tuple[bytes, str]:
+    """The Prometheus exposition (summed over workers in multiprocess mode) and its content type."""
+    if values.ValueClass is not values.MutexValue:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

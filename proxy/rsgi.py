@@ -1,0 +1,76 @@
+"""RSGI adapter for granian (``proxy.rsgi:app``): the same gateway without ASGI's message dicts.
+
+Measured ~20% faster than granian's ASGI interface on our machines, so it is the default
+(``PROXY_INTERFACE=rsgi``). Start-up and shut-down run in ``__rsgi_init__``/``__rsgi_del__``,
+which granian calls on each worker's loop before serving and after stopping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from domain_services.shared.settings import Settings, get_settings
+from proxy.app import has_body
+from proxy.gateway import Gateway
+from proxy.types import Headers, Inbound
+
+
+class RsgiResponder:
+    """:class:`~proxy.types.Responder` over an RSGI HTTP protocol object."""
+
+    __slots__ = ("protocol", "transport")
+
+    def __init__(self, protocol: Any) -> None:
+        self.protocol = protocol
+        self.transport: Any = None
+
+    async def full(self, status: int, headers: Headers, body: bytes) -> None:
+        """Send a complete response."""
+        self.protocol.response_bytes(status, headers, body)
+
+    async def start(self, status: int, headers: Headers) -> None:
+        """Begin a streamed response."""
+        self.transport = self.protocol.response_stream(status, headers)
+
+    async def chunk(self, data: bytes) -> None:
+        """Send a body chunk."""
+        await self.transport.send_bytes(data)
+
+    async def finish(self) -> None:
+        """Nothing to do: the stream ends when the handler returns."""
+
+
+class RsgiProxy:
+    """The RSGI application object."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings
+        self.gateway: Gateway | None = None
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.gateway = Gateway(self._settings or get_settings())
+        loop.run_until_complete(self.gateway.startup())
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.gateway is not None:
+            loop.run_until_complete(self.gateway.shutdown())
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        if scope.proto != "http":
+            return
+        headers = scope.headers.items()
+        client = scope.client
+        request = Inbound(
+            method=scope.method,
+            path=scope.path,
+            query=scope.query_string,
+            headers=headers,
+            client=client.rpartition(":")[0] or client,
+            scheme=scope.scheme,
+            body=protocol.__aiter__() if has_body(headers) else None,
+        )
+        await self.gateway.handle(request, RsgiResponder(protocol))
+
+
+app = RsgiProxy()

@@ -1,0 +1,53 @@
+"""Shadow mode: mirror a share of GETs to the other backend and compare the answers.
+
+The client is answered by the primary backend as usual; the mirrored request runs in the
+background after the primary's body is known, and only its outcome (status and SHA-256 of
+the body equal or not) is counted in ``proxy_shadow_comparisons``. Only fully buffered
+(small) primary responses are compared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+
+import aiohttp
+
+from proxy.metrics import SHADOW
+
+log = logging.getLogger(__name__)
+MAX_INFLIGHT = 64
+
+
+class Shadower:
+    """Runs mirrored GETs in the background, bounded by :data:`MAX_INFLIGHT`."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+        self._tasks: set[asyncio.Task] = set()
+
+    def mirror(self, domain: str, url: str, headers: list[tuple[str, str]], status: int, body: bytes) -> None:
+        """Fire a background GET to ``url`` and compare it with ``(status, body)``."""
+        if len(self._tasks) >= MAX_INFLIGHT:
+            return
+        task = asyncio.create_task(self._compare(domain, url, headers, status, hashlib.sha256(body).digest()))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _compare(self, domain: str, url: str, headers: list[tuple[str, str]], status: int,
+                       digest: bytes) -> None:
+        try:
+            async with self.session.get(url, headers=headers, allow_redirects=False) as response:
+                body = await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.debug("shadow request to %s failed: %s", url, exc)
+            SHADOW.labels(domain, "error").inc()
+            return
+        same = response.status == status and hashlib.sha256(body).digest() == digest
+        SHADOW.labels(domain, "match" if same else "mismatch").inc()
+
+    async def stop(self) -> None:
+        """Cancel mirrored requests still running."""
+        for task in list(self._tasks):
+            task.cancel()
