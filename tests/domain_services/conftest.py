@@ -1,0 +1,74 @@
+"""Fixtures of the domain-service suites: each deployment's app, and small request helpers."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from domain_services.monolith.app import create_app as monolith_app
+from domain_services.movies.app import create_app as movies_app
+from domain_services.payments.app import create_app as payments_app
+from domain_services.users.app import create_app as users_app
+
+SERVICE_FACTORIES = {"movies": movies_app, "users": users_app, "payments": payments_app}
+DEPLOYMENTS = ("monolith", "service")
+
+
+def unique(prefix: str = "t") -> str:
+    """A name no other test (or earlier run) uses: the test database is shared."""
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def apps(db_url):
+    """One app per deployment, built once: ``{"monolith": app, "movies": app, ...}``."""
+    built = {"monolith": monolith_app()}
+    built.update({name: factory() for name, factory in SERVICE_FACTORIES.items()})
+    for app in built.values():
+        app.testing = True
+    return built
+
+
+def _client(apps, domain: str, deployment: str):
+    return apps["monolith" if deployment == "monolith" else domain].test_client()
+
+
+@pytest.fixture(params=DEPLOYMENTS)
+def movies_api(request, apps):
+    """Test client of the movies domain, once per deployment."""
+    return _client(apps, "movies", request.param)
+
+
+@pytest.fixture(params=DEPLOYMENTS)
+def users_api(request, apps):
+    """Test client of the users domain, once per deployment."""
+    return _client(apps, "users", request.param)
+
+
+@pytest.fixture(params=DEPLOYMENTS)
+def payments_api(request, apps):
+    """Test client of the payments domain, once per deployment."""
+    return _client(apps, "payments", request.param)
+
+
+@pytest.fixture
+def user(apps) -> dict:
+    """A freshly registered user ``{id, username, email, password}``."""
+    name = unique("u")
+    password = "correct horse battery"
+    response = apps["users"].test_client().post(
+        "/api/auth/register", json={"username": name, "email": f"{name}@example.com", "password": password}
+    )
+    assert response.status_code == 201, response.json
+    return {**response.json, "password": password}
+
+
+@pytest.fixture
+def movie(apps) -> dict:
+    """A fresh movie with a unique genre."""
+    response = apps["movies"].test_client().post(
+        "/api/movies", json={"title": unique("Movie "), "description": "d", "rating": 5, "genres": [unique("g")]}
+    )
+    assert response.status_code == 201, response.json
+    return response.json
