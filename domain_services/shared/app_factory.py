@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from flask import Blueprint, Flask, jsonify
 
+from domain_services.shared import relay_nudge
 from domain_services.shared.http import register_error_handlers
 from domain_services.shared.settings import Settings, get_settings
 
@@ -41,6 +42,7 @@ def create_app(
     app.json.sort_keys = False  # keep the contract's field order
     app.json.ensure_ascii = False
     register_error_handlers(app)
+    relay_nudge.install()  # domain writes wake the outbox relay after they commit
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     for path in health_paths:

@@ -1,0 +1,106 @@
+"""HTTP adapter of the events service (aiohttp): health and ``POST /api/events/{movie,user,payment}``.
+
+An async server fits the job: every request waits a few milliseconds for the broker's
+acknowledgement, which costs a coroutine here instead of a thread. The handler validates,
+builds the §5 envelope, awaits the delivery report and answers 201 with the real partition
+and offset; an unreachable broker yields 503 once librdkafka's message timeout (5 s) expires.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from domain_services.events.publisher import AsyncPublisher
+from domain_services.events.schemas import PARSERS, SOURCE
+from domain_services.shared.envelope import make_envelope
+from domain_services.shared.errors import DomainError, InvalidInput
+from domain_services.shared.kafka import PublishError
+from domain_services.shared.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+PUBLISHER = web.AppKey("publisher", AsyncPublisher)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=json.dumps(data, ensure_ascii=False).encode(), status=status,
+                        content_type="application/json")
+
+
+def error(message: str, status: int) -> web.Response:
+    """The contract's error shape ``{"error": message}``."""
+    return _json({"error": message}, status)
+
+
+async def health(_: web.Request) -> web.Response:
+    """``GET /api/events/health`` → ``{"status": true}``."""
+    return _json({"status": True})
+
+
+async def publish_event(request: web.Request) -> web.Response:
+    """Validate, publish, answer 201 once the broker acknowledged the message."""
+    parse = PARSERS[request.match_info["kind"]]
+    raw = await request.read()
+    if not raw:
+        raise InvalidInput("request body must be a JSON object")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("request body is not valid JSON") from None
+    event = parse(body)
+    envelope = make_envelope(event.type, event.action, event.payload, SOURCE)
+    try:
+        partition, offset = await request.app[PUBLISHER].publish(event.topic, event.key, envelope)
+    except PublishError as exc:
+        log.warning("event %s not published: %s", envelope["id"], exc)
+        return error(f"event broker unavailable: {exc}", 503)
+    return _json(
+        {
+            "status": "success",
+            "partition": partition,
+            "offset": offset,
+            "event": {k: envelope[k] for k in ("id", "type", "timestamp", "payload")},
+        },
+        201,
+    )
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """One error mapping: domain errors and HTTP errors become ``{"error": ...}``."""
+    try:
+        return await handler(request)
+    except DomainError as exc:
+        return error(exc.message, exc.status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        messages = {404: "not found", 405: "method not allowed", 413: "request body too large"}
+        return error(messages.get(exc.status, exc.reason), exc.status)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error("internal error", 500)
+
+
+def create_app(settings: Settings | None = None, publisher: AsyncPublisher | None = None) -> web.Application:
+    """The events API; the producer is created on start-up (inside the serving process)."""
+    settings = settings or get_settings()
+    app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
+
+    async def open_publisher(app: web.Application) -> None:
+        app[PUBLISHER] = publisher or AsyncPublisher(settings)
+
+    async def close_publisher(app: web.Application) -> None:
+        app[PUBLISHER].close()
+
+    app.on_startup.append(open_publisher)
+    app.on_cleanup.append(close_publisher)
+    app.router.add_get("/api/events/health", health)
+    app.router.add_post("/api/events/{kind:movie|user|payment}", publish_event)
+    return app

@@ -1,0 +1,94 @@
+"""Cross-domain reaction: a completed payment for a plan extends (or starts) the user's subscription.
+
+Exactly once per payment: the handler records both the event id and the payment id in
+``processed_events`` in the same transaction as the subscription change, so neither a
+re-delivered message nor a second event about the same payment extends twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from domain_services.payments.models import PLAN_TYPES, Subscription
+from domain_services.payments.subscriptions import to_dict
+from domain_services.shared.db import UnitOfWork, unit_of_work
+from domain_services.shared.envelope import utcnow
+from domain_services.shared.outbox import add_event
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "payments-reactions"
+# A payment id is recorded under its own consumer name so it can never collide with an event id.
+PAYMENT_CONSUMER = "payments-reactions:payment"
+PERIOD = timedelta(days=30)
+SOURCE = "payments"
+
+_CLAIM = text(
+    "INSERT INTO processed_events (consumer, event_id) VALUES (:consumer, :event_id) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
+
+
+def _claim(session: Session, consumer: str, event_id: str) -> bool:
+    """True when ``event_id`` had not been processed by ``consumer`` (now it has)."""
+    return session.execute(_CLAIM, {"consumer": consumer, "event_id": event_id}).first() is not None
+
+
+def is_plan_payment(envelope: dict[str, Any] | None) -> bool:
+    """Whether the envelope is a ``payment.completed`` carrying a known ``plan_type``."""
+    if not envelope or (envelope.get("type"), envelope.get("action")) != ("payment", "completed"):
+        return False
+    payload = envelope.get("payload")
+    return isinstance(payload, dict) and payload.get("plan_type") in PLAN_TYPES and bool(payload.get("user_id"))
+
+
+def _extend_or_create(uow: UnitOfWork, user_id: int, plan: str, payment_id: Any) -> str:
+    """Add ``PERIOD`` to the user's active subscription, or start one now; emits the event."""
+    now = utcnow()
+    sub = uow.session.scalars(
+        select(Subscription)
+        .where(Subscription.user_id == user_id, Subscription.end_date >= now)
+        .order_by(Subscription.end_date.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+    if sub is None:
+        sub = Subscription(user_id=user_id, plan_type=plan, start_date=now, end_date=now + PERIOD)
+        uow.session.add(sub)
+        name = "subscription.created"
+    else:
+        sub.end_date = sub.end_date + PERIOD
+        sub.plan_type = plan  # the user paid for this plan
+        name = "subscription.extended"
+    uow.session.flush()
+    add_event(uow, name, sub.id, {"subscription_id": sub.id, **to_dict(sub), "payment_id": payment_id}, SOURCE)
+    return name
+
+
+def handle_payment_event(envelope: dict[str, Any] | None) -> str:
+    """React to one envelope; returns what happened (``ignored``, ``duplicate``, ``unknown-user``,
+    ``subscription.extended`` or ``subscription.created``)."""
+    if not is_plan_payment(envelope):
+        return "ignored"
+    payload = envelope["payload"]
+    user_id, plan = int(payload["user_id"]), payload["plan_type"]
+    payment_key = str(payload.get("payment_id") or envelope["id"])
+    with unit_of_work() as uow:
+        if not _claim(uow.session, CONSUMER, str(envelope["id"])):
+            return "duplicate"
+        if not _claim(uow.session, PAYMENT_CONSUMER, payment_key):
+            return "duplicate"  # another event about the same payment already counted
+        try:
+            with uow.session.begin_nested():  # an unknown user must not undo the claims above
+                outcome = _extend_or_create(uow, user_id, plan, payload.get("payment_id"))
+        except IntegrityError:
+            log.warning("payment %s: user %s does not exist; no subscription change", payment_key, user_id)
+            return "unknown-user"
+    log.info("payment %s of user %s: %s", payment_key, user_id, outcome)
+    return outcome

@@ -1,0 +1,51 @@
+"""The Celery application: Redis broker, the relay task, the beat schedule.
+
+The app object is cheap and connects to nothing until a worker or beat starts, so importing
+it has no side effects; the broker URL is applied by :func:`configure` from the entry points.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery
+from celery.signals import after_setup_logger
+
+from domain_services.shared.settings import Settings, get_settings
+
+RELAY_TASK = "worker.relay_outbox"
+SWEEP_INTERVAL_S = 1.0
+# A sweep or nudge older than this is dropped instead of run: while a relay batch waits on a
+# dead broker, the queued sweeps would otherwise pile up and run back to back afterwards.
+TASK_EXPIRES_S = 5
+
+app = Celery("worker", include=["worker.tasks"])
+
+
+def configure(settings: Settings | None = None) -> Celery:
+    """Point the app at ``settings.redis_url`` and install the schedule; returns the app."""
+    settings = settings or get_settings()
+    app.conf.update(
+        broker_url=settings.redis_url,
+        broker_connection_retry_on_startup=True,
+        task_ignore_result=True,
+        result_backend=None,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=True,
+        timezone="UTC",
+        beat_schedule={
+            "outbox-sweep": {
+                "task": RELAY_TASK,
+                "schedule": SWEEP_INTERVAL_S,
+                "options": {"expires": TASK_EXPIRES_S},
+            },
+        },
+    )
+    return app
+
+
+@after_setup_logger.connect
+def _quiet_per_task_lines(**_: object) -> None:
+    """A sweep every second would log four INFO lines per second; keep warnings and our own lines."""
+    for name in ("celery.app.trace", "celery.worker.strategy", "celery.beat"):
+        logging.getLogger(name).setLevel(logging.WARNING)

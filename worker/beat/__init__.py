@@ -1,0 +1,1 @@
+"""Celery beat: the every-second outbox sweep (``python -m worker.beat``)."""

@@ -1,0 +1,22 @@
+"""``python -m worker.beat``: send the outbox sweep every second.
+
+The in-memory ``celery.beat:Scheduler`` is used on purpose: the only entry is a fixed
+interval, so there is nothing worth persisting, and no schedule file means several beats
+(tests, checkouts) never fight over one.
+"""
+
+from __future__ import annotations
+
+from domain_services.shared.settings import get_settings
+from worker.app import configure
+
+
+def main() -> None:
+    """Run beat until terminated."""
+    settings = get_settings()
+    configure(settings).start(["beat", "--scheduler=celery.beat:Scheduler",
+                               f"--loglevel={settings.log_level.upper()}"])
+
+
+if __name__ == "__main__":
+    main()

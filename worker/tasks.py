@@ -1,0 +1,44 @@
+"""Celery tasks. The relay keeps one Kafka producer per worker process, created on first use."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from confluent_kafka import KafkaError, Producer
+
+from domain_services.shared.db import get_engine
+from domain_services.shared.kafka import producer_config
+from worker.app import RELAY_TASK, app
+from worker.relay import relay_pending
+
+log = logging.getLogger(__name__)
+
+_producer: Producer | None = None
+_producer_lock = threading.Lock()
+
+
+def _fatal(err: KafkaError) -> None:
+    """librdkafka error callback: a fatal error makes the producer unusable, so drop it."""
+    global _producer
+    if err.fatal():
+        log.error("kafka producer fatal error, recreating it: %s", err)
+        _producer = None
+
+
+def producer() -> Producer:
+    """This process's producer (idempotent, acks=all); created lazily, after any fork."""
+    global _producer
+    with _producer_lock:
+        if _producer is None:
+            _producer = Producer(producer_config(extra={"error_cb": _fatal}))
+        return _producer
+
+
+@app.task(name=RELAY_TASK, ignore_result=True)
+def relay_outbox() -> int:
+    """Relay pending outbox rows to Kafka; returns how many were published."""
+    published = relay_pending(get_engine(), producer())
+    if published:
+        log.info("outbox relay: published %d events", published)
+    return published
