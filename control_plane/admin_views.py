@@ -1,0 +1,333 @@
+"""Catalogue and account admin (Flask-Admin) whose writes go through the domain services.
+
+Flask-Admin lists, searches, filters, sorts and pages over a scoped session; it never
+writes. ``create_model`` / ``update_model`` / ``delete_model`` hand the form data to the
+domain service functions, so validation is the domain's and every change writes its outbox
+event; a :class:`DomainError` becomes a flash message. Bulk delete is disabled because it
+would bypass the domain layer.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.form import BaseForm
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import scoped_session
+from wtforms import PasswordField, StringField
+
+from control_plane import audit_log, operators
+from control_plane.roles import can
+from domain_services.movies import services as movies
+from domain_services.movies.models import Movie
+from domain_services.payments import services as payments
+from domain_services.payments import subscriptions
+from domain_services.payments.models import PAYMENT_STATUSES, PLAN_TYPES, Payment, Subscription
+from domain_services.shared.errors import DomainError, InvalidInput
+from domain_services.shared.models import OPERATOR_ROLES, Operator
+from domain_services.users import services as users
+from domain_services.users.models import User
+
+
+class CsrfAdminForm(BaseForm, FlaskForm):
+    """Flask-Admin's form base with Flask-WTF's CSRF token, so the global CSRFProtect accepts its posts."""
+
+
+def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(v, v) for v in values]
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if value in ("", None) else value
+
+
+class DomainModelView(ModelView):
+    """A role-gated, read-only-by-ORM model view whose writes call the domain layer."""
+
+    permission = "catalogue"
+    entity = "entity"
+    form_base_class = CsrfAdminForm
+    page_size = 50
+    can_set_page_size = False
+    simple_list_pager = True  # no COUNT(*) over 100,000 rows on every page
+    can_view_details = True
+    column_default_sort = ("id", True)
+    action_disallowed_list = ["delete"]  # bulk delete would bypass the domain services
+    edit_fields: tuple[str, ...] | None = None  # None = the create form's fields
+
+    def edit_form(self, obj: Any = None) -> Any:
+        """The create form minus fields the domain does not let you change."""
+        form = super().edit_form(obj)
+        if self.edit_fields is not None:
+            for name in [f.name for f in form if f.name not in self.edit_fields and f.name != "csrf_token"]:
+                del form[name]
+        return form
+
+    def is_accessible(self) -> bool:
+        """Only roles holding ``permission``."""
+        return can(self.permission)
+
+    def inaccessible_callback(self, name: str, **kwargs: Any):
+        """Anonymous → login page; logged in without the permission → 403."""
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        abort(403)
+
+    # subclasses map a form to the domain call's input
+    def form_data(self, form: Any, *, creating: bool) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def domain_create(self, data: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def domain_update(self, pk: int, data: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def domain_delete(self, pk: int) -> None:
+        raise NotImplementedError
+
+    def _call(self, op: str, action: Callable[[], Any], pk: int | None = None) -> Any:
+        """Run a domain call; flash its error and return None on failure; audit success."""
+        try:
+            result = action()
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return None
+        audit_log.record(current_user.username, f"catalogue.{self.entity}.{op}",
+                         after={"id": result.get("id") if isinstance(result, dict) else pk})
+        return result if result is not None else True
+
+    def create_model(self, form: Any) -> Any:
+        """Create through the domain service; returns the new row (Flask-Admin redirects with it)."""
+        result = self._call("created", lambda: self.domain_create(self.form_data(form, creating=True)))
+        if not result:
+            return False
+        return self.session.get(self.model, result["id"])
+
+    def update_model(self, form: Any, model: Any) -> bool:
+        """Update through the domain service."""
+        pk = model.id
+        return bool(self._call("updated", lambda: self.domain_update(pk, self.form_data(form, creating=False)), pk))
+
+    def delete_model(self, model: Any) -> bool:
+        """Delete through the domain service."""
+        pk = model.id
+        return bool(self._call("deleted", lambda: self.domain_delete(pk), pk))
+
+
+class MovieView(DomainModelView):
+    """Movies with their genres (editor and admin)."""
+
+    entity = "movie"
+    column_list = ("id", "title", "rating", "genres", "release_date", "updated_at")
+    column_searchable_list = ("title",)
+    column_filters = ("rating", "release_date", "genres.genre")
+    column_sortable_list = ("id", "title", "rating", "release_date", "updated_at")
+    column_formatters = {"genres": lambda _v, _c, m, _n: ", ".join(g.genre for g in m.genres)}
+    column_details_list = ("id", "title", "description", "rating", "genres", "release_date", "duration",
+                           "poster_url", "created_at", "updated_at")
+    column_formatters_detail = column_formatters
+    form_columns = ("title", "description", "rating")
+    form_extra_fields = {"genres_text": StringField("Genres", description="comma separated, e.g. Drama, Crime")}
+
+    def on_form_prefill(self, form: Any, id: Any) -> None:
+        """Show the movie's genres in the text field when editing."""
+        movie = self.get_one(id)
+        form.genres_text.data = ", ".join(g.genre for g in movie.genres)
+
+    def form_data(self, form: Any, *, creating: bool) -> dict[str, Any]:
+        """Form → ``{title, description, rating, genres}``."""
+        rating = form.rating.data
+        return {
+            "title": form.title.data or "",
+            "description": form.description.data or "",
+            "rating": float(rating) if rating is not None else None,
+            "genres": [g.strip() for g in (form.genres_text.data or "").split(",") if g.strip()],
+        }
+
+    def domain_create(self, data):
+        return movies.create_movie(data)
+
+    def domain_update(self, pk, data):
+        return movies.update_movie(pk, data)
+
+    def domain_delete(self, pk):
+        return movies.delete_movie(pk)
+
+
+class UserView(DomainModelView):
+    """End-user accounts (admin)."""
+
+    permission = "accounts"
+    entity = "user"
+    column_list = ("id", "username", "email", "created_at")
+    column_searchable_list = ("username", "email")
+    column_filters = ("created_at",)
+    column_sortable_list = ("id", "username", "email", "created_at")
+    column_exclude_list = ("password_hash",)
+    column_details_exclude_list = ("password_hash",)
+    form_columns = ("username", "email")
+
+    def form_data(self, form, *, creating):
+        """Form → ``{username, email}``."""
+        return {"username": form.username.data or "", "email": form.email.data or ""}
+
+    def domain_create(self, data):
+        return users.create_user(data)
+
+    def domain_update(self, pk, data):
+        return users.update_user(pk, data)
+
+    def domain_delete(self, pk):
+        return users.delete_user(pk)
+
+
+class PaymentView(DomainModelView):
+    """Payments (admin); editing changes the status along the allowed transitions only."""
+
+    permission = "accounts"
+    entity = "payment"
+    column_list = ("id", "user_id", "amount", "status", "payment_method", "plan_type", "timestamp")
+    column_searchable_list = ("transaction_id", "payment_method")
+    column_filters = ("user_id", "status", "amount", "timestamp", "plan_type")
+    column_sortable_list = ("id", "user_id", "amount", "status", "timestamp")
+    form_columns = ("user_id", "amount", "status", "payment_method", "plan_type")
+    form_choices = {"status": _choices(PAYMENT_STATUSES), "plan_type": [("", "—"), *_choices(PLAN_TYPES)]}
+    edit_fields = ("status",)
+
+    def form_data(self, form, *, creating):
+        """Form → the create payload, or just the new status when editing."""
+        if not creating:
+            return {"status": form.status.data}
+        amount = form.amount.data
+        return {k: v for k, v in {
+            "user_id": form.user_id.data, "amount": float(amount) if amount is not None else None,
+            "status": _blank_to_none(form.status.data), "payment_method": _blank_to_none(form.payment_method.data),
+            "plan_type": _blank_to_none(form.plan_type.data),
+        }.items() if v is not None or k in ("user_id", "amount")}
+
+    def domain_create(self, data):
+        return payments.create_payment(data)
+
+    def domain_update(self, pk, data):
+        return payments.change_status(pk, data["status"])
+
+    def domain_delete(self, pk):
+        return payments.delete_payment(pk)
+
+
+class SubscriptionView(DomainModelView):
+    """Subscriptions (admin)."""
+
+    permission = "accounts"
+    entity = "subscription"
+    column_list = ("id", "user_id", "plan_type", "start_date", "end_date", "auto_renew")
+    column_filters = ("user_id", "plan_type", "start_date", "end_date", "auto_renew")
+    column_sortable_list = ("id", "user_id", "plan_type", "start_date", "end_date")
+    form_columns = ("user_id", "plan_type", "start_date", "end_date", "auto_renew")
+    form_choices = {"plan_type": _choices(PLAN_TYPES)}
+
+    def form_data(self, form, *, creating):
+        """Form → ``{user_id, plan_type, start_date, end_date, auto_renew}`` (ISO strings)."""
+        data: dict[str, Any] = {"plan_type": form.plan_type.data, "auto_renew": bool(form.auto_renew.data)}
+        if creating:
+            data["user_id"] = form.user_id.data
+        for name in ("start_date", "end_date"):
+            value = getattr(form, name).data
+            if value is not None or creating:
+                data[name] = value.isoformat() if value is not None else None
+        return data
+
+    def domain_create(self, data):
+        return subscriptions.create_subscription(data)
+
+    def domain_update(self, pk, data):
+        return subscriptions.update_subscription(pk, data)
+
+    def domain_delete(self, pk):
+        return subscriptions.delete_subscription(pk)
+
+
+class OperatorView(DomainModelView):
+    """Console accounts (admin): hashes are made by :mod:`control_plane.operators`, never shown."""
+
+    permission = "operators"
+    entity = "operator"
+    column_list = ("id", "username", "role", "active", "created_at", "last_login_at")
+    column_searchable_list = ("username",)
+    column_filters = ("role", "active")
+    column_sortable_list = ("id", "username", "role", "created_at", "last_login_at")
+    column_details_exclude_list = ("password_hash",)
+    form_columns = ("username", "role", "active")
+    form_choices = {"role": _choices(OPERATOR_ROLES)}
+    form_extra_fields = {"password": PasswordField("Password", description="empty = generate one (create) / "
+                                                                           "keep the current one (edit)")}
+    edit_fields = ("role", "active", "password")
+
+    def form_data(self, form, *, creating):
+        """Form → operator fields."""
+        return {"username": form.username.data if creating else None, "role": form.role.data,
+                "active": bool(form.active.data), "password": form.password.data or ""}
+
+    def domain_create(self, data):
+        password = data["password"] or operators.generate_password()
+        info = operators.create_operator(data["username"], data["role"], password, actor=current_user.username)
+        if not data["password"]:
+            flash(f"generated password for {info.username} (shown once): {password}", "info")
+        return {"id": info.id}
+
+    def domain_update(self, pk, data):
+        operators.update_operator(pk, {k: data[k] for k in ("role", "active", "password")},
+                                  actor=current_user.username)
+        return {"id": pk}
+
+    def domain_delete(self, pk):
+        if pk == current_user.id:
+            raise InvalidInput("you cannot delete your own account")
+        operators.delete_operator(pk, actor=current_user.username)
+
+    def _call(self, op, action, pk=None):
+        # operators.* already audits as operator.created / operator.changed
+        try:
+            return action() or True
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return None
+
+
+class ConsoleIndexView(AdminIndexView):
+    """``/admin/``: the catalogue's landing page (editor and admin)."""
+
+    def is_accessible(self) -> bool:
+        return can("catalogue") or can("accounts")
+
+    def inaccessible_callback(self, name: str, **kwargs: Any):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        abort(403)
+
+    @expose("/")
+    def index(self):
+        return self.render("admin_index.html")
+
+
+def init_admin(app: Any, session: scoped_session) -> Admin:
+    """Register the admin views on ``app`` over ``session``."""
+    admin = Admin(app, name="CinemaAbyss catalogue", index_view=ConsoleIndexView(url="/admin"))
+    # Flask-Admin 2.2 deprecates a bare session in favour of a Flask-SQLAlchemy ``db`` (3.0 API);
+    # our engine and sessions belong to the shared kernel, so we keep the session until 3.0.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Passing a session object directly", category=DeprecationWarning)
+        admin.add_view(MovieView(Movie, session, name="Movies", endpoint="movies", category="Catalogue"))
+        admin.add_view(UserView(User, session, name="Users", endpoint="users", category="Accounts"))
+        admin.add_view(PaymentView(Payment, session, name="Payments", endpoint="payments", category="Accounts"))
+        admin.add_view(SubscriptionView(Subscription, session, name="Subscriptions", endpoint="subscriptions",
+                                        category="Accounts"))
+        admin.add_view(OperatorView(Operator, session, name="Operators", endpoint="operators", category="Console"))
+    return admin

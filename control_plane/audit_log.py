@@ -1,0 +1,93 @@
+"""The audit trail as the console reads and writes it (table ``flag_audit``).
+
+Flag changes are written by ``domain_services.shared.flags`` in the flag's own transaction;
+this module records the console's other actions (logins, account and catalogue changes,
+Kafka produce/republish) and answers the audit page's filtered, paginated queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from domain_services.shared.db import read_session, unit_of_work
+from domain_services.shared.models import FlagAudit
+
+PAGE_SIZE = 50
+
+
+def record(actor: str, action: str, *, domain: str | None = None, before: dict[str, Any] | None = None,
+           after: dict[str, Any] | None = None, reason: str | None = None) -> None:
+    """Write one audit row in its own transaction."""
+    with unit_of_work() as uow:
+        uow.session.add(FlagAudit(actor=actor[:100], action=action[:64], domain=domain, before=before,
+                                  after=after, reason=reason))
+
+
+def recent_failures(username: str, ip: str, window: timedelta) -> int:
+    """Failed logins for ``username`` from ``ip`` within ``window`` (drives login throttling)."""
+    query = (
+        select(func.count())
+        .select_from(FlagAudit)
+        .where(FlagAudit.action == "operator.login_failed", FlagAudit.actor == username[:100],
+               FlagAudit.after["ip"].astext == ip, FlagAudit.at > func.now() - window)
+    )
+    with read_session() as session:
+        return session.scalar(query) or 0
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """The audit page's filters; empty values mean "any"."""
+
+    domain: str = ""
+    actor: str = ""
+    action: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of audit rows, newest first, and whether another page follows."""
+
+    rows: list[dict[str, Any]]
+    page: int
+    has_next: bool
+
+
+def _as_dict(row: FlagAudit) -> dict[str, Any]:
+    return {"id": row.id, "at": row.at, "actor": row.actor, "action": row.action, "domain": row.domain,
+            "before": row.before, "after": row.after, "reason": row.reason}
+
+
+def search(flt: AuditFilter) -> AuditPage:
+    """Audit rows matching ``flt``; keyset-free offset paging is fine at the page sizes used."""
+    query = select(FlagAudit).order_by(FlagAudit.at.desc(), FlagAudit.id.desc())
+    if flt.domain:
+        query = query.where(FlagAudit.domain == flt.domain)
+    if flt.actor:
+        query = query.where(FlagAudit.actor == flt.actor)
+    if flt.action:
+        # "flag" matches flag.changed and flag.auto_rollback; a full name matches exactly.
+        query = query.where(FlagAudit.action.like(f"{flt.action}%") if flt.action.endswith(".") or "." not in
+                            flt.action else FlagAudit.action == flt.action)
+    if flt.since:
+        query = query.where(FlagAudit.at >= flt.since)
+    if flt.until:
+        query = query.where(FlagAudit.at <= flt.until)
+    page = max(1, flt.page)
+    query = query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    with read_session() as session:
+        rows = [_as_dict(r) for r in session.scalars(query)]
+    return AuditPage(rows=rows[:PAGE_SIZE], page=page, has_next=len(rows) > PAGE_SIZE)
+
+
+def known_actions() -> list[str]:
+    """Distinct actions present, for the filter's drop-down."""
+    with read_session() as session:
+        return list(session.scalars(select(FlagAudit.action).distinct().order_by(FlagAudit.action)))

@@ -1,0 +1,48 @@
+"""Login and logout."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from control_plane import operators
+from control_plane.extensions import ConsoleUser
+from domain_services.shared.errors import TooManyRequests, Unauthorized
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative redirects after login (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("dashboard.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the form; on POST verify (throttled), audit, start the session."""
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(url_for("dashboard.index"))
+        return render_template("login.html")
+    username = request.form.get("username", "")
+    try:
+        info = operators.authenticate(username, request.form.get("password", ""), request.remote_addr or "-")
+    except TooManyRequests as exc:
+        return render_template("login.html", error=exc.message, username=username), 429
+    except Unauthorized as exc:
+        return render_template("login.html", error=exc.message, username=username), 401
+    login_user(ConsoleUser(info))
+    flash(f"Welcome, {info.username}.", "info")
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """End the session (POST with CSRF token, so a link cannot log someone out)."""
+    logout_user()
+    return redirect(url_for("auth.login"))
