@@ -1,0 +1,118 @@
+"""Sign-up, login, ``/api/users/me``, token rejection and login throttling (both deployments)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain_services.users.api import EXTENSION
+from domain_services.users.throttle import LocalCounter, LoginThrottle
+from tests.domain_services.conftest import unique
+
+
+def login(client, username: str, password: str):
+    return client.post("/api/auth/login", json={"username": username, "password": password})
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_register_login_me(users_api):
+    name = unique("a")
+    registered = users_api.post("/api/auth/register",
+                                json={"username": name, "email": f"{name}@example.com", "password": "s3cret-pass"})
+    assert registered.status_code == 201
+    assert registered.json == {"id": registered.json["id"], "username": name, "email": f"{name}@example.com"}
+    answer = login(users_api, name, "s3cret-pass")
+    assert answer.status_code == 200
+    assert answer.json["token_type"] == "Bearer" and answer.json["expires_in"] > 0
+    assert answer.json["user"] == registered.json
+    assert users_api.get("/api/users/me", headers=bearer(answer.json["token"])).json == registered.json
+
+
+def test_tokens_of_one_deployment_work_on_the_other(apps, user):
+    token = login(apps["users"].test_client(), user["username"], user["password"]).json["token"]
+    assert apps["monolith"].test_client().get("/api/users/me", headers=bearer(token)).json["id"] == user["id"]
+
+
+@pytest.mark.parametrize(("body", "fragment"), [
+    ({"password": "short"}, "password"),
+    ({"password": "x" * 129}, "password"),
+    ({"password": 12345678}, "password must be a string"),
+    ({}, "missing required field: password"),
+])
+def test_invalid_passwords_are_rejected(users_api, body, fragment):
+    name = unique("p")
+    response = users_api.post("/api/auth/register", json={"username": name, "email": f"{name}@x.io", **body})
+    assert response.status_code == 400 and fragment in response.json["error"]
+
+
+def test_duplicate_registration_is_409(users_api, user):
+    response = users_api.post("/api/auth/register",
+                              json={"username": user["username"], "email": f"{unique()}@x.io", "password": "12345678"})
+    assert response.status_code == 409
+
+
+def test_wrong_password_and_unknown_user_answer_the_same(users_api, user):
+    wrong = login(users_api, user["username"], "not-the-password")
+    unknown = login(users_api, unique("ghost"), "not-the-password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json == unknown.json == {"error": "invalid username or password"}
+
+
+def test_legacy_user_without_password_cannot_log_in(users_api):
+    name = unique("l")
+    users_api.post("/api/users", json={"username": name, "email": f"{name}@x.io"})
+    assert login(users_api, name, "anything-at-all").status_code == 401
+
+
+@pytest.mark.parametrize("body", [{"username": "x"}, {"password": "x"}, {"username": "x", "password": 5}])
+def test_login_needs_username_and_password_strings(users_api, body):
+    assert users_api.post("/api/auth/login", json=body).status_code == 400
+
+
+def test_me_rejects_missing_expired_and_tampered_tokens(users_api, apps, user):
+    signer, _ = apps["users"].extensions[EXTENSION]
+    from domain_services.shared.tokens import issue_token
+
+    expired = issue_token(user["id"], signer.private_pem, 60, now=datetime.now(UTC) - timedelta(hours=2))
+    good = issue_token(user["id"], signer.private_pem, 60)
+    head, payload, signature = good.split(".")
+    tampered_signature = f"{head}.{payload}.{signature[:-4]}{'AAAA' if signature[-4:] != 'AAAA' else 'BBBB'}"
+    for headers, fragment in [
+        ({}, "missing bearer token"),
+        ({"Authorization": "Basic abc"}, "missing bearer token"),
+        (bearer(expired), "expired"),
+        (bearer(tampered_signature), "invalid token"),
+        (bearer("not.a.token"), "invalid token"),
+    ]:
+        response = users_api.get("/api/users/me", headers=headers)
+        assert response.status_code == 401 and fragment in response.json["error"], (headers, response.json)
+
+
+def test_failed_logins_are_throttled_then_blocked_even_with_the_right_password(users_api, user, redis_url):
+    for _ in range(5):
+        assert login(users_api, user["username"], "wrong-password").status_code == 401
+    blocked = login(users_api, user["username"], user["password"])
+    assert blocked.status_code == 429 and "too many" in blocked.json["error"]
+
+
+def test_a_successful_login_resets_the_counter(users_api, user, redis_url):
+    for _ in range(4):
+        login(users_api, user["username"], "wrong-password")
+    assert login(users_api, user["username"], user["password"]).status_code == 200
+    for _ in range(4):
+        assert login(users_api, user["username"], "wrong-password").status_code == 401
+
+
+def test_throttle_falls_back_to_memory_when_redis_is_down():
+    clock = [0.0]
+    throttle = LoginThrottle("redis://127.0.0.1:1/0", local=LocalCounter(lambda: clock[0]))
+    for _ in range(5):
+        assert not throttle.is_blocked("alice")
+        throttle.record_failure("alice")
+    assert throttle.is_blocked("ALICE") and not throttle.is_blocked("bob")
+    clock[0] += 301  # the window has passed
+    assert not throttle.is_blocked("alice")
