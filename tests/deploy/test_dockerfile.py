@@ -25,7 +25,7 @@ def test_is_multi_stage_on_python_311_slim():
 
 
 def test_final_stage_runs_as_non_root_without_build_tools():
-    line, body = _stages()[-1]
+    _line, body = _stages()[-1]
     users = re.findall(r"^USER (\S+)", body, flags=re.MULTILINE)
     assert users and users[-1].split(":")[0] not in {"root", "0"}
     assert "build-essential" not in body and "apt-get install" not in body

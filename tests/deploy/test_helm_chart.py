@@ -43,7 +43,8 @@ def test_kubeconform_strict_accepts_every_object(go_tools: Path, rendered: str):
 
 def test_kubeconform_strict_rejects_an_unknown_field(go_tools: Path, rendered: str):
     """The offline schemas really are strict (a silent pass-everything setup would fail here)."""
-    broken = rendered.replace("automountServiceAccountToken: false", "automountServiceAccountToken: false\n      bogus: 1", 1)
+    marker = "automountServiceAccountToken: false"
+    broken = rendered.replace(marker, f"{marker}\n      bogus: 1", 1)
     result = subprocess.run(
         [
             str(go_tools / "kubeconform"), "-strict",
@@ -124,7 +125,8 @@ def test_migration_job_is_a_pre_install_pre_upgrade_hook_after_config(manifests)
 def test_proxy_has_an_hpa_and_no_fixed_replicas(manifests):
     hpa = next(iter(_by_kind(manifests, "HorizontalPodAutoscaler").values()))
     proxy = next(d for d in _by_kind(manifests, "Deployment").values() if _component(d) == "proxy")
-    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": proxy["metadata"]["name"]}
+    target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": proxy["metadata"]["name"]}
+    assert hpa["spec"]["scaleTargetRef"] == target
     assert "replicas" not in proxy["spec"]
 
 
