@@ -8,12 +8,20 @@ which granian calls on each worker's loop before serving and after stopping.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 from domain_services.shared.settings import Settings, get_settings
 from proxy.app import has_body
 from proxy.gateway import Gateway
 from proxy.types import Headers, Inbound
+
+
+async def _body(protocol: Any) -> AsyncIterator[bytes]:
+    """The request body as it arrives (RSGI's protocol may be iterated only once)."""
+    async for chunk in protocol:
+        if chunk:
+            yield chunk
 
 
 class RsgiResponder:
@@ -68,7 +76,7 @@ class RsgiProxy:
             headers=headers,
             client=client.rpartition(":")[0] or client,
             scheme=scope.scheme,
-            body=protocol.__aiter__() if has_body(headers) else None,
+            body=_body(protocol) if has_body(headers) else None,
         )
         await self.gateway.handle(request, RsgiResponder(protocol))
 

@@ -1,0 +1,94 @@
+"""A small controllable upstream for proxy tests: ``python -m tests.proxy.upstream --name movies``.
+
+* ``GET /health`` → 200.
+* ``/__control/fail?status=500`` makes every other request answer that status (``status=0``
+  resets); ``/__control/state`` tells the current mode.
+* ``GET /__big?size=N`` (or any path with ``?big=N``) streams N bytes (pattern), ``GET /__slow?seconds=S`` answers late.
+* ``GET /__hop`` answers with hop-by-hop headers the proxy must strip.
+* Anything else echoes the request as JSON: name, method, path, query, headers, body length
+  and SHA-256 (bodies are consumed chunk by chunk, never held whole).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+
+from aiohttp import web
+
+PATTERN = bytes(range(256)) * 256  # 64 KiB
+
+
+def build(name: str) -> web.Application:
+    """The upstream app named ``name`` (reported in every echo)."""
+    state = {"fail": 0}
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"status": True, "name": name})
+
+    async def control(request: web.Request) -> web.Response:
+        if request.match_info["action"] == "fail":
+            state["fail"] = int(request.query.get("status", "500"))
+        return web.json_response({"fail": state["fail"], "name": name})
+
+    async def big(request: web.Request) -> web.StreamResponse:
+        size = int(request.query.get("size") or request.query["big"])
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        response.content_length = size
+        await response.prepare(request)
+        sent = 0
+        while sent < size:
+            chunk = PATTERN[: min(len(PATTERN), size - sent)]
+            await response.write(chunk)
+            sent += len(chunk)
+        await response.write_eof()
+        return response
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(float(request.query.get("seconds", "2")))
+        return web.json_response({"name": name, "slow": True})
+
+    async def hop(_: web.Request) -> web.Response:
+        return web.json_response({"name": name}, headers={
+            "Connection": "keep-alive, X-Private-Hop", "X-Private-Hop": "secret", "Proxy-Thing": "1",
+            "Trailer": "X-Checksum", "X-Request-Id": "upstream-made-this", "X-Upstream": "spoofed",
+            "X-End-To-End": "kept"})
+
+    async def echo(request: web.Request) -> web.Response:
+        if state["fail"]:
+            return web.json_response({"error": "injected failure", "name": name}, status=state["fail"])
+        if request.method == "GET" and "big" in request.query:
+            return await big(request)
+        digest = hashlib.sha256()
+        length = 0
+        async for chunk in request.content.iter_any():
+            digest.update(chunk)
+            length += len(chunk)
+        return web.json_response({
+            "name": name, "method": request.method, "path": request.raw_path.split("?")[0],
+            "query": request.query_string, "headers": {k.lower(): v for k, v in request.headers.items()},
+            "body_length": length, "body_sha256": digest.hexdigest(),
+        })
+
+    app = web.Application(client_max_size=1024**3)
+    app.router.add_get("/health", health)
+    app.router.add_route("*", "/__control/{action}", control)
+    app.router.add_get("/__big", big)
+    app.router.add_get("/__slow", slow)
+    app.router.add_get("/__hop", hop)
+    app.router.add_route("*", "/{tail:.*}", echo)
+    return app
+
+
+def main() -> None:
+    """Serve until killed."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    web.run_app(build(args.name), host="127.0.0.1", port=args.port, print=None)
+
+
+if __name__ == "__main__":
+    main()
