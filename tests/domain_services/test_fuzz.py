@@ -15,7 +15,24 @@ from schemathesis import GenerationMode
 MAX_EXAMPLES = 50
 
 
-def _fuzz(app) -> dict[str, int | list[str]]:
+def _runner(operation, mode: GenerationMode, report: dict):
+    """A Hypothesis test calling ``operation`` with cases of ``mode``, recording any 5xx."""
+
+    @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case) -> None:
+        response = case.call()
+        report["examples"] += 1
+        if response.status_code >= 500:
+            report["failures"].append(
+                f"{case.method} {case.formatted_path} {mode.value} -> {response.status_code}: "
+                f"{response.text[:200]} (query={case.query}, body={case.body!r:.200})"
+            )
+
+    return run
+
+
+def _fuzz(app) -> dict:
     """Run every operation in both modes; returns counters and the 5xx failures."""
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
     report: dict = {"operations": 0, "examples": 0, "failures": []}
@@ -23,21 +40,8 @@ def _fuzz(app) -> dict[str, int | list[str]]:
         operation = result.ok()
         report["operations"] += 1
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck))
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def run(case, mode=mode) -> None:
-                response = case.call()
-                report["examples"] += 1
-                if response.status_code >= 500:
-                    report["failures"].append(
-                        f"{case.method} {case.formatted_path} {mode.value} -> {response.status_code}: "
-                        f"{response.text[:200]} (query={case.query}, body={case.body!r:.200})"
-                    )
-
             try:
-                run()
+                _runner(operation, mode, report)()
             except Unsatisfiable:
                 # Nothing to violate (e.g. a health route without parameters): no negative cases.
                 assert mode is GenerationMode.NEGATIVE
