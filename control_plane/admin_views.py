@@ -133,7 +133,7 @@ class MovieView(DomainModelView):
     column_details_list = ("id", "title", "description", "rating", "genres", "release_date", "duration",
                            "poster_url", "created_at", "updated_at")
     column_formatters_detail = column_formatters
-    form_columns = ("title", "description", "rating")
+    form_columns = ("title", "description", "rating", "genres_text")
     form_extra_fields = {"genres_text": StringField("Genres", description="comma separated, e.g. Drama, Crime")}
 
     def on_form_prefill(self, form: Any, id: Any) -> None:
@@ -264,7 +264,7 @@ class OperatorView(DomainModelView):
     column_filters = ("role", "active")
     column_sortable_list = ("id", "username", "role", "created_at", "last_login_at")
     column_details_exclude_list = ("password_hash",)
-    form_columns = ("username", "role", "active")
+    form_columns = ("username", "role", "active", "password")
     form_choices = {"role": _choices(OPERATOR_ROLES)}
     form_extra_fields = {"password": PasswordField("Password", description="empty = generate one (create) / "
                                                                            "keep the current one (edit)")}

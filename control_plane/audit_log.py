@@ -28,12 +28,19 @@ def record(actor: str, action: str, *, domain: str | None = None, before: dict[s
 
 
 def recent_failures(username: str, ip: str, window: timedelta) -> int:
-    """Failed logins for ``username`` from ``ip`` within ``window`` (drives login throttling)."""
+    """Failed logins for ``username`` from ``ip`` within ``window`` since its last successful login.
+
+    Drives login throttling; a successful login from the same address starts the count afresh.
+    """
+    actor, from_ip = FlagAudit.actor == username[:100], FlagAudit.after["ip"].astext == ip
+    last_success = (
+        select(func.max(FlagAudit.at)).where(FlagAudit.action == "operator.login", actor, from_ip).scalar_subquery()
+    )
     query = (
         select(func.count())
         .select_from(FlagAudit)
-        .where(FlagAudit.action == "operator.login_failed", FlagAudit.actor == username[:100],
-               FlagAudit.after["ip"].astext == ip, FlagAudit.at > func.now() - window)
+        .where(FlagAudit.action == "operator.login_failed", actor, from_ip, FlagAudit.at > func.now() - window,
+               FlagAudit.at > func.coalesce(last_success, func.now() - window))
     )
     with read_session() as session:
         return session.scalar(query) or 0

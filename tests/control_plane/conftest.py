@@ -91,3 +91,22 @@ def as_role(console_app, operators):
         return client
 
     return login
+
+
+@pytest.fixture(scope="session")
+def kafka_topic(kafka_brokers) -> str:
+    """A throw-away topic (one partition) with one message carrying an e-mail address."""
+    import uuid
+
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    name = f"console-test-{uuid.uuid4().hex[:10]}"
+    admin = AdminClient({"bootstrap.servers": kafka_brokers})
+    admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])[name].result(10)
+    producer = Producer({"bootstrap.servers": kafka_brokers})
+    producer.produce(name, key=b"42", value=b'{"type": "user", "action": "created", '
+                                             b'"payload": {"email": "alice@example.com"}}')
+    assert producer.flush(10) == 0
+    yield name
+    admin.delete_topics([name])[name].result(10)

@@ -24,11 +24,29 @@ def test_login_succeeds_sets_hardened_cookie_and_is_audited(console, operators):
     assert _audit("operator.login", operators["viewer"])
 
 
-def test_wrong_password_is_401_and_audited(console, operators):
-    response = console.login(operators["editor"], "wrong-password!")
+def test_wrong_password_is_401_and_audited(console):
+    from control_plane import operators as service
+
+    name = f"wrong-{uuid.uuid4().hex[:8]}"
+    service.create_operator(name, "viewer", PASSWORD)
+    response = console.login(name, "wrong-password!")
     assert response.status_code == 401
     assert "invalid username or password" in response.get_data(as_text=True)
-    assert _audit("operator.login_failed", operators["editor"])
+    assert _audit("operator.login_failed", name)
+    assert console.login(name).status_code == 302
+
+
+def test_successful_login_resets_the_failure_count(console):
+    from control_plane import operators as service
+
+    name = f"reset-{uuid.uuid4().hex[:8]}"
+    service.create_operator(name, "viewer", PASSWORD)
+    for _ in range(4):
+        assert console.login(name, "bad-password").status_code == 401
+    assert console.login(name).status_code == 302
+    console.client.post("/logout", data={"csrf_token": console.token})
+    assert [console.login(name, "bad-password").status_code for _ in range(5)] == [401] * 5
+    assert console.login(name).status_code == 429
 
 
 def test_login_is_throttled_after_five_failures(console):
