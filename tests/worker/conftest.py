@@ -90,3 +90,16 @@ def relay(db_url, redis_url, kafka_brokers):
     with running("worker", "worker", env=env, health_path=None), \
             running("beat", "worker.beat", env=env, health_path=None):
         yield env
+
+
+@pytest.fixture(scope="module")
+def private_pipeline(db_url, redis_url, private_kafka):
+    """Worker, beat and the events service (with its consumers) all on the private broker."""
+    env = relay_env(redis_url, private_kafka.bootstrap)
+    from tests.support.processes import free_port
+
+    with running("worker-private", "worker", env=env, health_path=None), \
+            running("beat-private", "worker.beat", env=env, health_path=None), \
+            running("events-private", "domain_services.events", env=env, port=free_port(),
+                    health_path="/api/events/health") as events:
+        yield {"env": env, "events": events, "kafka": private_kafka}

@@ -1,0 +1,119 @@
+"""Payment → subscription: extended (or created) exactly once per payment, also on replays."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from sqlalchemy import select
+
+from domain_services.payments import services as payments
+from domain_services.payments import subscriptions
+from domain_services.payments.models import Subscription
+from domain_services.payments.reactions import PERIOD, handle_payment_event
+from domain_services.shared.db import read_session
+from domain_services.shared.envelope import make_envelope, utcnow
+from domain_services.shared.kafka import encode
+from domain_services.users import services as users
+from tests.events.kafka_read import high_watermarks, read_range
+from tests.support.processes import wait_until
+
+
+def _new_user() -> int:
+    name = f"sub{uuid.uuid4().hex[:10]}"
+    return users.create_user({"username": name, "email": f"{name}@example.com"})["id"]
+
+
+def _subscriptions(user_id: int) -> list:
+    """Rows ``(id, plan_type, start_date, end_date)`` of the user's subscriptions."""
+    with read_session() as session:
+        return list(session.execute(select(Subscription.id, Subscription.plan_type, Subscription.start_date,
+                                           Subscription.end_date).where(Subscription.user_id == user_id)).all())
+
+
+def _payment_event(user_id: int, payment_id: int, plan: str = "premium") -> dict:
+    return make_envelope("payment", "completed", {"payment_id": payment_id, "user_id": user_id, "amount": 9.99,
+                                                  "status": "completed", "plan_type": plan}, "test")
+
+
+def test_first_plan_payment_creates_a_subscription_once(db_url):
+    user_id = _new_user()
+    event = _payment_event(user_id, 10_000_000 + user_id)
+
+    assert handle_payment_event(event) == "subscription.created"
+    assert handle_payment_event(event) == "duplicate"
+
+    [sub] = _subscriptions(user_id)
+    assert sub.plan_type == "premium"
+    assert abs((sub.end_date - sub.start_date) - PERIOD) < timedelta(seconds=1)
+
+
+def test_active_subscription_is_extended_by_30_days_exactly_once(db_url):
+    user_id = _new_user()
+    now = utcnow()
+    created = subscriptions.create_subscription({"user_id": user_id, "plan_type": "basic",
+                                                 "start_date": now.isoformat(),
+                                                 "end_date": (now + timedelta(days=5)).isoformat()})
+    payment_id = 20_000_000 + user_id
+    event = _payment_event(user_id, payment_id, "family")
+
+    assert handle_payment_event(event) == "subscription.extended"
+    assert handle_payment_event(event) == "duplicate"  # the same message delivered again
+    assert handle_payment_event(_payment_event(user_id, payment_id, "family")) == "duplicate"  # same payment
+
+    [sub] = _subscriptions(user_id)
+    assert sub.id == created["id"]
+    assert sub.plan_type == "family"
+    assert abs(sub.end_date - (now + timedelta(days=35))) < timedelta(seconds=1)
+
+
+def test_events_without_a_plan_or_for_unknown_users_change_nothing(db_url):
+    assert handle_payment_event(make_envelope("payment", "completed", {"payment_id": 1, "user_id": 1}, "t")) == \
+        "ignored"
+    assert handle_payment_event(make_envelope("payment", "failed", {"payment_id": 1, "user_id": 1,
+                                                                   "plan_type": "basic"}, "t")) == "ignored"
+    ghost = _payment_event(2_000_000_000, 30_000_001)
+    assert handle_payment_event(ghost) == "unknown-user"
+    assert handle_payment_event(ghost) == "duplicate"
+
+
+def _committed(brokers: str, group: str, topic: str, partition: int) -> int:
+    consumer = Consumer({"bootstrap.servers": brokers, "group.id": group, "log_level": 3})
+    try:
+        return consumer.committed([TopicPartition(topic, partition)], timeout=10)[0].offset
+    finally:
+        consumer.close()
+
+
+def test_payment_through_outbox_kafka_and_consumer_extends_once_even_when_replayed(private_pipeline):
+    brokers = private_pipeline["kafka"].bootstrap
+    user_id = _new_user()
+    start = high_watermarks(brokers, "payment-events")
+
+    payment = payments.create_payment({"user_id": user_id, "amount": 12.5, "plan_type": "premium"})
+
+    wait_until(lambda: len(_subscriptions(user_id)) == 1, timeout=30, message="subscription created by reaction")
+    [before] = _subscriptions(user_id)
+    [original] = [e for e in read_range(brokers, "payment-events", start)
+                  if e.get("type") == "payment" and e["payload"].get("payment_id") == payment["id"]]
+
+    # replay the very same message, as a broker redelivery or a relay retry would
+    envelope = {k: v for k, v in original.items() if not k.startswith("_")}
+    producer = Producer({"bootstrap.servers": brokers, "enable.idempotence": True, "log_level": 3})
+    delivered = []
+    producer.produce("payment-events", key=original["_key"].encode(), value=encode(envelope),
+                     on_delivery=lambda err, msg: delivered.append((err, msg)))
+    producer.flush(10)
+    [(err, msg)] = delivered
+    assert err is None
+    wait_until(lambda: _committed(brokers, "payments-reactions", "payment-events", msg.partition()) > msg.offset(),
+               timeout=30, message="replay consumed by payments-reactions")
+    log = private_pipeline["events"].log_path
+    wait_until(lambda: log.read_text().count(f'"id":"{envelope["id"]}"') >= 2, timeout=30,
+               message="replay logged by events-service")
+
+    [after] = _subscriptions(user_id)
+    assert after.end_date == before.end_date
+    lines = [line for line in log.read_text().splitlines() if f'"id":"{envelope["id"]}"' in line]
+    assert ['"duplicate":true' in line for line in lines].count(True) == len(lines) - 1
