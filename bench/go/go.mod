@@ -1,0 +1,3 @@
+module cinemaabyss/bench/goproxy
+
+go 1.22
