@@ -17,6 +17,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import BaseForm
+from flask_admin.menu import MenuLink
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import scoped_session
@@ -330,4 +331,5 @@ def init_admin(app: Any, session: scoped_session) -> Admin:
         admin.add_view(SubscriptionView(Subscription, session, name="Subscriptions", endpoint="subscriptions",
                                         category="Accounts"))
         admin.add_view(OperatorView(Operator, session, name="Operators", endpoint="operators", category="Console"))
+    admin.add_link(MenuLink(name="← Console", url="/"))
     return admin
