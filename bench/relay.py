@@ -36,7 +36,7 @@ TARGET_EPS = 2_000
 TARGET_P99_MS = 500
 
 
-def _bench_database(url: str) -> str:
+def bench_database(url: str) -> str:
     """Create and migrate ``<db>_bench`` if needed; returns its URL."""
     from alembic import command
     from sqlalchemy import create_engine, text
@@ -99,7 +99,7 @@ def main() -> None:
 
     count = int(sys.argv[1]) if len(sys.argv) > 1 else N
     settings = get_settings()
-    url = _bench_database(settings.database_url)
+    url = bench_database(settings.database_url)
     redis_url = private_redis_url(settings.redis_url, REDIS_DB)
     topic = f"bench-relay-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": settings.kafka_brokers})
