@@ -73,7 +73,7 @@ def test_events_without_a_plan_or_for_unknown_users_change_nothing(db_url):
         "ignored"
     assert handle_payment_event(make_envelope("payment", "failed", {"payment_id": 1, "user_id": 1,
                                                                    "plan_type": "basic"}, "t")) == "ignored"
-    ghost = _payment_event(2_000_000_000, 30_000_001)
+    ghost = _payment_event(2_000_000_000, 1_000_000_000 + uuid.uuid4().int % 1_000_000_000)  # fresh each run
     assert handle_payment_event(ghost) == "unknown-user"
     assert handle_payment_event(ghost) == "duplicate"
 
