@@ -78,10 +78,15 @@ if [[ ! -x .venv/bin/python ]]; then
   echo "bootstrap: creating .venv"
   python3.11 -m venv .venv >"$PIP_LOG" 2>&1 || die "cannot create .venv: see $PIP_LOG"
 fi
-want=$(cat setup.cfg pyproject.toml | sha256sum | cut -d' ' -f1)
+# The stamp also covers the install mode, so venvs made before a change of it are redone.
+EDITABLE_MODE=compat
+want=$( (cat setup.cfg pyproject.toml; echo "$EDITABLE_MODE") | sha256sum | cut -d' ' -f1)
 if [[ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]]; then
   echo "bootstrap: installing Python dependencies into .venv (log: $PIP_LOG)"
-  .venv/bin/python -m pip install -q -e '.[dev]' >>"$PIP_LOG" 2>&1 ||
+  # "compat" editable mode puts the checkout on sys.path, so a top-level package added later
+  # (a new process) is importable without reinstalling; the default strict finder only
+  # knows the packages that existed at install time.
+  .venv/bin/python -m pip install -q -e '.[dev]' --config-settings editable_mode="$EDITABLE_MODE" >>"$PIP_LOG" 2>&1 ||
     die "cannot install the Python dependencies: see $PIP_LOG"
   echo "$want" >"$STAMP"
 fi
