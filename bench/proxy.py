@@ -11,7 +11,7 @@ Flags live in a dedicated ``<database>_bench`` database (created and migrated he
 benchmark never touches the real flag rows. Needs nginx, wrk and Go (``apt-get install nginx
 wrk``); the Go proxy is built into ``bench/bin/``.
 
-    .venv/bin/python bench/proxy.py          # or: make bench
+    .venv/bin/python bench/proxy.py [--duration 10 --rounds 2]     # or: make bench
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ import httpx  # noqa: E402
 
 from tests.support.processes import free_port, wait_until  # noqa: E402
 
-DURATION = int(os.environ.get("BENCH_DURATION", "10"))  # noqa: SIM112 - bench knob, not app config
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+DURATION = 10
+ROUNDS = 2
 PATH = "/api/movies"
 BODY = (b'[' + b",".join(b'{"id": %d, "title": "Movie %03d", "description": "A classic film", '
                          b'"genres": ["Drama"], "rating": 8.8}' % (i, i) for i in range(10)) + b']')
@@ -67,18 +67,19 @@ def start_nginx(workdir: Path, port: int) -> subprocess.Popen:
     (workdir / "www").mkdir()
     (workdir / "www" / "movies.json").write_bytes(BODY)
     conf = workdir / "nginx.conf"
+    scratch = workdir / "scratch"
     conf.write_text(f"""
 daemon off; master_process off; worker_processes 1; pid {workdir}/nginx.pid;
 error_log {workdir}/nginx-error.log warn;
 events {{ worker_connections 4096; }}
 http {{
   access_log off; keepalive_requests 1000000; keepalive_timeout 120s;
-  client_body_temp_path {workdir}/tmp; proxy_temp_path {workdir}/tmp; fastcgi_temp_path {workdir}/tmp;
-  uwsgi_temp_path {workdir}/tmp; scgi_temp_path {workdir}/tmp;
+  client_body_temp_path {scratch}; proxy_temp_path {scratch}; fastcgi_temp_path {scratch};
+  uwsgi_temp_path {scratch}; scgi_temp_path {scratch};
   server {{ listen 127.0.0.1:{port} reuseport backlog=4096; root {workdir}/www;
     location / {{ default_type application/json; try_files /movies.json =404; }} }}
 }}""")
-    (workdir / "tmp").mkdir()
+    scratch.mkdir()
     proc = _spawn([shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(workdir), "-c", str(conf)])
     _ready(f"http://127.0.0.1:{port}{PATH}")
     return proc
@@ -199,8 +200,14 @@ def propagation(db_url: str, upstream: str, workdir: Path) -> tuple[float, float
     return statistics.median(delays), p99(delays)
 
 
-def main() -> None:
-    """Run everything and print the figures."""
+def main(argv: list[str] | None = None) -> None:
+    """Run everything and print the figures (``--duration`` seconds per wrk run, ``--rounds``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=DURATION)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    args = parser.parse_args(argv)
     for tool in ("nginx", "wrk", "go"):
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
             print(f"proxy bench skipped: {tool} not installed (apt-get install nginx wrk; Go for the yardstick)")
@@ -223,10 +230,10 @@ def main() -> None:
         for port in targets.values():  # warm-up: pools, JIT-free but caches and connections
             wrk(f"http://127.0.0.1:{port}{PATH}", 2)
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
-        for _ in range(ROUNDS):
+        for _ in range(args.rounds):
             for name, port in targets.items():
-                runs[name].append(wrk(f"http://127.0.0.1:{port}{PATH}"))
-        print(f"wrk -t1 -c32 -d{DURATION}s --latency, {ROUNDS} alternating rounds, ~1 KB JSON from nginx "
+                runs[name].append(wrk(f"http://127.0.0.1:{port}{PATH}", args.duration))
+        print(f"wrk -t1 -c32 -d{args.duration}s --latency, {args.rounds} alternating rounds, ~1 KB JSON from nginx "
               f"({os.cpu_count()} CPUs)")
         summary = {}
         for name, results in runs.items():

@@ -14,6 +14,8 @@ from tests.proxy.conftest import health
 from tests.proxy.upstream import PATTERN
 from tests.support.processes import wait_until
 
+ONE_MOVIE = "/api/movies?id=1"  # cheap on the monolith, whatever other suites inserted
+
 
 def set_and_wait(proxy, db_url, domain: str, **changes) -> None:
     """Change a flag and wait until ``proxy`` routes by it."""
@@ -60,12 +62,12 @@ def test_gradual_split_is_sticky_and_near_the_percent(proxy_factory, db_url):
     proxy = proxy_factory()
     set_and_wait(proxy, db_url, "movies", mode="gradual", percent=30)
     with httpx.Client(base_url=proxy.url) as client:
-        upstreams = [client.get("/api/movies", headers={"X-User-Id": str(uid)}).headers["x-upstream"]
+        upstreams = [client.get(ONE_MOVIE, headers={"X-User-Id": str(uid)}).headers["x-upstream"]
                      for uid in range(1, 1001)]
         share = upstreams.count("movies") / len(upstreams)
         assert 0.25 <= share <= 0.35, share
         for uid in (1, 2, 3, 4, 5):
-            seen = {client.get("/api/movies", headers={"X-User-Id": str(uid)}).headers["x-upstream"]
+            seen = {client.get(ONE_MOVIE, headers={"X-User-Id": str(uid)}).headers["x-upstream"]
                     for _ in range(10)}
             assert seen == {upstreams[uid - 1]}
     # raising the percent never moves anyone back
@@ -73,7 +75,7 @@ def test_gradual_split_is_sticky_and_near_the_percent(proxy_factory, db_url):
     with httpx.Client(base_url=proxy.url) as client:
         for uid in range(1, 201):
             if upstreams[uid - 1] == "movies":
-                assert client.get("/api/movies", headers={"X-User-Id": str(uid)}).headers["x-upstream"] == "movies"
+                assert client.get(ONE_MOVIE, headers={"X-User-Id": str(uid)}).headers["x-upstream"] == "movies"
 
 
 def test_header_hygiene_both_directions(proxy_factory, db_url):
@@ -137,7 +139,7 @@ def test_writes_need_a_valid_token_and_reads_do_not(proxy_factory, db_url, jwt_k
     set_and_wait(proxy, db_url, "movies", mode="service")
     private_pem = jwt_keys[0]
     with httpx.Client(base_url=proxy.url) as client:
-        assert client.get("/api/movies").status_code == 200
+        assert client.get(ONE_MOVIE).status_code == 200
         missing = client.post("/api/movies", json={"title": "x"})
         assert missing.status_code == 401 and missing.json() == {"error": "authentication required"}
         bad = client.post("/api/movies", json={}, headers={"Authorization": "Bearer not.a.token"})
@@ -180,12 +182,12 @@ def test_service_5xx_on_get_falls_back_to_the_monolith(proxy_factory, db_url, mo
     set_and_wait(proxy, db_url, "movies", mode="service", auto_rollback=False)
     httpx.get(f"{movies_service.url}/__control/fail?status=503")
     with httpx.Client(base_url=proxy.url) as client:
-        response = client.get("/api/movies")
+        response = client.get(ONE_MOVIE)
         assert response.status_code == 200 and response.headers["x-upstream"] == "monolith"
         posted = client.post("/api/movies", json={}, headers={"Authorization": "Bearer x"})
         assert posted.status_code == 401
     set_and_wait(proxy, db_url, "movies", fallback=False)
-    assert httpx.get(f"{proxy.url}/api/movies").status_code == 503
+    assert httpx.get(f"{proxy.url}{ONE_MOVIE}").status_code == 503
 
 
 def test_metrics_and_redis_traffic_counters(proxy_factory, redis_url):
@@ -194,7 +196,7 @@ def test_metrics_and_redis_traffic_counters(proxy_factory, redis_url):
     proxy = proxy_factory()
     with httpx.Client(base_url=proxy.url) as client:
         for _ in range(5):
-            client.get("/api/movies")
+            client.get(ONE_MOVIE)
         text = client.get("/metrics").text
     assert 'proxy_requests_total{backend="monolith",domain="movies",status="2xx"}' in text
     assert "proxy_request_duration_seconds_bucket" in text
