@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import aiohttp
+from yarl import URL
 
 from proxy.types import Headers, Inbound
 
@@ -94,7 +95,8 @@ async def send(session: aiohttp.ClientSession, method: str, url: str, headers: l
                body: AsyncIterator[bytes] | None) -> aiohttp.ClientResponse:
     """Send the request upstream; connection problems become :class:`UpstreamError` (502/504)."""
     try:
-        return await session.request(method, url, headers=headers, data=body, allow_redirects=False,
+        # encoded=True: forward path and query byte for byte (no requoting by yarl).
+        return await session.request(method, URL(url, encoded=True), headers=headers, data=body, allow_redirects=False,
                                      compress=None, chunked=None)
     except TimeoutError:
         raise UpstreamError(504, "upstream timed out") from None

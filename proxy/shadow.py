@@ -13,6 +13,7 @@ import hashlib
 import logging
 
 import aiohttp
+from yarl import URL
 
 from proxy.metrics import SHADOW
 
@@ -38,7 +39,7 @@ class Shadower:
     async def _compare(self, domain: str, url: str, headers: list[tuple[str, str]], status: int,
                        digest: bytes) -> None:
         try:
-            async with self.session.get(url, headers=headers, allow_redirects=False) as response:
+            async with self.session.get(URL(url, encoded=True), headers=headers, allow_redirects=False) as response:
                 body = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.debug("shadow request to %s failed: %s", url, exc)

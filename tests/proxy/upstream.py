@@ -67,7 +67,7 @@ def build(name: str) -> web.Application:
             length += len(chunk)
         return web.json_response({
             "name": name, "method": request.method, "path": request.raw_path.split("?")[0],
-            "query": request.query_string, "headers": {k.lower(): v for k, v in request.headers.items()},
+            "query": request.raw_path.partition("?")[2], "headers": {k.lower(): v for k, v in request.headers.items()},
             "body_length": length, "body_sha256": digest.hexdigest(),
         })
 
