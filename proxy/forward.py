@@ -84,11 +84,24 @@ def upstream_headers(request: Inbound, request_id: str, user_id: str | None) -> 
     return out
 
 
+#: Dropped from responses: hop-by-hop headers plus the two the proxy sets itself.
+_DROP_RESPONSE = frozenset(name.encode() for name in HOP_BY_HOP) | {b"x-upstream", b"x-request-id"}
+
+
 def client_headers(raw: tuple[tuple[bytes, bytes], ...]) -> Headers:
-    """Upstream response headers minus hop-by-hop ones, as ``(lower name, value)`` strings."""
-    decoded = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw]
-    extra = _connection_tokens(decoded)
-    return [(k, v) for k, v in decoded if not _is_hop(k, extra)]
+    """Upstream response headers minus hop-by-hop ones and ``X-Upstream``/``X-Request-Id`` (set by
+    the proxy), as ``(lower name, value)`` strings."""
+    extra: frozenset[bytes] = frozenset()
+    for name, value in raw:
+        if name.lower() == b"connection":
+            extra = frozenset(t.strip().lower() for t in value.split(b",") if t.strip())
+    out: Headers = []
+    for name, value in raw:
+        lower = name.lower()
+        if lower in _DROP_RESPONSE or lower.startswith(b"proxy-") or lower in extra:
+            continue
+        out.append((lower.decode("latin-1"), value.decode("latin-1")))
+    return out
 
 
 async def send(session: aiohttp.ClientSession, method: str, url: str, headers: list[tuple[str, str]],

@@ -63,8 +63,8 @@ class Recorder:
         self._latency: dict[tuple[str, str], Histogram] = {}
         self._pending: defaultdict[int, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
 
-    def request(self, domain: str, backend: str, status: int, seconds: float) -> None:
-        """Count one answered request (``backend`` is ``monolith`` or ``service``)."""
+    def request(self, domain: str, backend: str, status: int, seconds: float, now: int) -> None:
+        """Count one answered request (``backend`` is ``monolith`` or ``service``) at unix second ``now``."""
         cls = status // 100
         key = (domain, backend, cls)
         child = self._requests.get(key)
@@ -75,11 +75,11 @@ class Recorder:
         if hist is None:
             hist = self._latency[(domain, backend)] = LATENCY.labels(domain, backend)
         hist.observe(seconds)
-        self.traffic(domain, backend, cls < 5)
+        self.traffic(domain, backend, cls < 5, now)
 
-    def traffic(self, domain: str, backend: str, ok: bool) -> None:
+    def traffic(self, domain: str, backend: str, ok: bool, now: int) -> None:
         """Count one attempt for the console chart (flushed to Redis every second)."""
-        self._pending[int(time.time())][f"{domain}:{backend}:{'ok' if ok else 'err'}"] += 1
+        self._pending[now][f"{domain}:{backend}:{'ok' if ok else 'err'}"] += 1
 
     def upstream_error(self, domain: str, backend: str) -> None:
         """Count a failed attempt (connect error, timeout, 5xx)."""
