@@ -5,18 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# One parser for env files: the settings module's (it reads this file too).
+from domain_services.shared.settings import read_env_file
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines of ``path`` (empty when it does not exist)."""
-    if not path.is_file():
-        return {}
-    values: dict[str, str] = {}
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            values[key.strip()] = value.strip()
-    return values
+__all__ = ["read_env_file", "write_env_file"]
 
 
 def write_env_file(path: Path, values: dict[str, str]) -> None:

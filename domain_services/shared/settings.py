@@ -19,7 +19,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _env_file(path: Path) -> dict[str, str]:
+def read_env_file(path: Path) -> dict[str, str]:
     """Read ``KEY=VALUE`` lines of an env file (if present) so local overrides need no export."""
     if not path.is_file():
         return {}
@@ -123,9 +123,9 @@ _CASTS = {"str": str, "int": int, "bool": _bool}
 
 def _layered_environ() -> dict[str, str]:
     """``RUN_DIR/stack.env`` < ``.env`` < ``os.environ``; RUN_DIR itself comes from the latter two."""
-    upper = {**_env_file(PROJECT_ROOT / ".env"), **os.environ}
+    upper = {**read_env_file(PROJECT_ROOT / ".env"), **os.environ}
     run_dir = Path(upper.get("RUN_DIR") or str(PROJECT_ROOT / ".run"))
-    return {**_env_file(run_dir / "stack.env"), **upper}
+    return {**read_env_file(run_dir / "stack.env"), **upper}
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
