@@ -4,4 +4,19 @@ Request path: ``app`` (ASGI) or ``rsgi`` (granian RSGI) adapter → ``gateway.Ga
 → ``auth`` → ``routing`` (flag table from ``flagcache``, ``bucketing``) → ``forward`` (one
 shared aiohttp session) → ``metrics`` / ``rollback`` / ``shadow`` bookkeeping. Everything that
 does I/O other than the forward runs at start-up or in background tasks.
+
+Design notes (decisions a reader would otherwise have to reverse-engineer):
+
+* Server: granian with its RSGI interface by default (``PROXY_INTERFACE=asgi`` for the pure
+  ASGI app); ``WEB_WORKERS`` processes, each with one aiohttp session (httpx's pool is the
+  known bottleneck, ARCHITECTURE §9). RSGI sees only the decoded path (see ``rsgi.py``).
+* Auth: default ``PROXY_AUTH_MODE=writes`` as ARCHITECTURE §6 says — legacy clients that POST
+  without a token get 401 and must log in, or the deployment sets ``PROXY_AUTH_MODE=off``.
+* Fallback is for GET/HEAD without a body only; the failed service attempt still counts as a
+  service error (error window, Prometheus, Redis ``…:service:err``), the monolith retry as a
+  separate attempt, so the console chart counts attempts, not client requests.
+* Auto-rollback sets ``mode=monolith`` and keeps ``percent`` (re-enabling gradual resumes at
+  the same split); a manual rollback (console/CLI) also zeroes the percent.
+* Metrics: Prometheus multiprocess mode when ``WEB_WORKERS > 1`` (``/metrics`` sums workers);
+  Redis traffic counters are aggregated in memory and flushed once a second.
 """
