@@ -64,9 +64,7 @@ def list_movies(
         query = query.where(Movie.title.ilike(f"%{_escape_like(search)}%", escape="\\"))
     if genre:
         query = query.where(Movie.id.in_(select(MovieGenre.movie_id).where(MovieGenre.genre == genre)))
-    if page.limit is not None:
-        query = query.limit(page.limit)
-    query = query.offset(page.offset)
+    query = page.apply(query)
     with read_session() as session:
         return [to_dict(m) for m in session.scalars(query)]
 

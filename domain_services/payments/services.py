@@ -61,10 +61,8 @@ def list_payments(page: Page = EVERYTHING, *, user_id: int | None = None) -> lis
     query = select(Payment).order_by(Payment.id)
     if user_id is not None:
         query = query.where(Payment.user_id == user_id)
-    if page.limit is not None:
-        query = query.limit(page.limit)
     with read_session() as session:
-        return [to_dict(p) for p in session.scalars(query.offset(page.offset))]
+        return [to_dict(p) for p in session.scalars(page.apply(query))]
 
 
 def load_payment(session: Session, payment_id: int, *, lock: bool = False) -> Payment:

@@ -36,10 +36,8 @@ def list_subscriptions(page: Page = EVERYTHING, *, user_id: int | None = None) -
     query = select(Subscription).order_by(Subscription.id)
     if user_id is not None:
         query = query.where(Subscription.user_id == user_id)
-    if page.limit is not None:
-        query = query.limit(page.limit)
     with read_session() as session:
-        return [to_dict(s) for s in session.scalars(query.offset(page.offset))]
+        return [to_dict(s) for s in session.scalars(page.apply(query))]
 
 
 def load_subscription(session: Session, subscription_id: int) -> Subscription:

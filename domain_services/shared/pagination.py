@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import Select
+
 from domain_services.shared.errors import InvalidInput
 
 MAX_LIMIT = 1000
@@ -16,6 +18,12 @@ class Page:
 
     limit: int | None = None
     offset: int = 0
+
+    def apply(self, query: Select) -> Select:
+        """``query`` restricted to this window."""
+        if self.limit is not None:
+            query = query.limit(self.limit)
+        return query.offset(self.offset)
 
 
 def _non_negative(args: Mapping[str, str], name: str) -> int | None:

@@ -53,9 +53,7 @@ def list_users(page: Page = EVERYTHING, *, search: str | None = None) -> list[di
     if search:
         pattern = f"%{search.replace('%', '').replace('_', '')}%"
         query = query.where(User.username.ilike(pattern) | User.email.ilike(pattern))
-    if page.limit is not None:
-        query = query.limit(page.limit)
-    query = query.offset(page.offset)
+    query = page.apply(query)
     with read_session() as session:
         return [to_dict(u) for u in session.scalars(query)]
 
