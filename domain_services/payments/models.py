@@ -1,11 +1,11 @@
-"""Payments tables (legacy schema): payments, subscriptions."""
+"""Payments tables: payments, subscriptions (legacy schema), provider checkouts and webhook events."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, Numeric, String, func, text
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain_services.shared.db import Base
@@ -27,7 +27,7 @@ class Payment(Base):
     user_id: Mapped[int] = mapped_column(Integer, index=True)
     amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    status: Mapped[str] = mapped_column(String(20), server_default=text("'completed'"))
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'pending'"))
     payment_method: Mapped[str | None] = mapped_column(String(50))
     transaction_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     plan_type: Mapped[str | None] = mapped_column(String(20))
@@ -49,3 +49,26 @@ class Subscription(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class PaymentCheckout(Base):
+    """A checkout opened at the payment provider for a pending payment."""
+
+    __tablename__ = "payment_checkouts"
+
+    checkout_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    payment_id: Mapped[int] = mapped_column(Integer, ForeignKey("payments.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ProviderEvent(Base):
+    """A provider webhook event already accepted; its id is never accepted again (replay)."""
+
+    __tablename__ = "provider_events"
+
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    event_type: Mapped[str] = mapped_column(String(64))
+    payment_id: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

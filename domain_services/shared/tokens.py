@@ -1,4 +1,4 @@
-"""Signed access tokens: Ed25519 (``EdDSA``) JWTs issued by the users domain.
+"""Signed tokens: Ed25519 (``EdDSA``) JWTs issued by the users domain.
 
 The users service signs with the private key; the proxy (and anything else) verifies with the
 public key only. The algorithm is pinned on verification, so a token that names another
@@ -7,14 +7,22 @@ algorithm (``none``, ``HS256`` with the public key as secret ...) is rejected.
 Keys are generated on first start into ``JWT_PRIVATE_KEY_PATH`` / ``JWT_PUBLIC_KEY_PATH``
 (default ``RUN_DIR/keys/jwt_ed25519.pem`` and ``.pub``); they are never committed.
 Everything here is a pure function of its arguments apart from the key files.
+
+Two kinds share the key: short-lived ``access`` tokens (sent on every request) and
+long-lived ``refresh`` tokens (only ever sent to ``POST /api/auth/refresh``). The ``typ``
+claim keeps them apart, so a leaked refresh token cannot be used as an access token.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from datetime import UTC, datetime, timedelta
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -26,6 +34,23 @@ ALGORITHM = "EdDSA"
 ISSUER = "cinemaabyss-users"
 PRIVATE_KEY_NAME = "jwt_ed25519.pem"
 PUBLIC_KEY_NAME = "jwt_ed25519.pub"
+# Who a token speaks for. "service" is for machine callers (the payment side); roles are
+# assigned by operators (``cinemaabyss users set-role``), never chosen by the client.
+ROLES = ("user", "editor", "admin", "service")
+ACCESS = "access"
+REFRESH = "refresh"
+KINDS = (ACCESS, REFRESH)
+_REQUIRED = ("sub", "role", "typ", "iat", "exp", "iss", "jti")
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a verified token says: whose it is, their role, and its validity window (epoch seconds)."""
+
+    user_id: int
+    role: str
+    issued_at: float
+    expires_at: float
 
 
 class InvalidToken(Exception):
@@ -107,20 +132,51 @@ def load_public_key(settings: Settings) -> str:
     return key_paths(settings)[1].read_text()
 
 
-def issue_token(user_id: int, private_pem: str, ttl_seconds: int, *, now: datetime | None = None) -> str:
-    """A signed token for ``user_id`` valid ``ttl_seconds`` from ``now`` (claims sub, iat, exp, iss)."""
-    issued = now or datetime.now(UTC)
+def _epoch(moment: datetime | float | None) -> float:
+    """``moment`` as epoch seconds with sub-second precision (``None`` = now)."""
+    if moment is None:
+        return time.time()
+    return moment.timestamp() if isinstance(moment, datetime) else float(moment)
+
+
+def issue_token(
+    user_id: int,
+    private_pem: str,
+    ttl_seconds: int,
+    *,
+    role: str = "user",
+    kind: str = ACCESS,
+    now: datetime | float | None = None,
+) -> str:
+    """A signed ``kind`` token for ``user_id`` with ``role``, valid ``ttl_seconds`` from ``now``.
+
+    Claims: ``sub``, ``role``, ``typ``, ``iat`` (float epoch seconds, so a revocation at
+    ``not_before`` refuses a token issued in the same second but not one issued after it),
+    ``exp``, ``iss`` and a random ``jti`` (refresh tokens are tracked by it).
+    """
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    if kind not in KINDS:
+        raise ValueError(f"unknown token kind {kind!r}")
+    issued = _epoch(now)
     claims = {
         "sub": str(user_id),
+        "role": role,
+        "typ": kind,
         "iat": issued,
-        "exp": issued + timedelta(seconds=ttl_seconds),
+        "exp": issued + ttl_seconds,
         "iss": ISSUER,
+        "jti": uuid.uuid4().hex,
     }
     return jwt.encode(claims, private_pem, algorithm=ALGORITHM)
 
 
-def verify_token(token: str, public_pem: str) -> int:
-    """The user id a valid token names; :class:`InvalidToken` for anything else."""
+def decode_claims(token: str, public_pem: str, *, kind: str = ACCESS) -> dict[str, Any]:
+    """The verified raw claims of a ``kind`` token; :class:`InvalidToken` for anything else.
+
+    Callers that only need who and when use :func:`verify_claims`; the users service needs
+    the ``jti`` of refresh tokens too.
+    """
     if not isinstance(token, str) or not token:
         raise InvalidToken("missing token")
     try:
@@ -129,13 +185,39 @@ def verify_token(token: str, public_pem: str) -> int:
             public_pem,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["exp", "sub", "iss"]},
+            options={"require": list(_REQUIRED)},
         )
     except jwt.ExpiredSignatureError:
         raise InvalidToken("token expired") from None
     except jwt.InvalidTokenError as exc:
         raise InvalidToken(f"invalid token: {exc}") from None
+    if claims["typ"] != kind:
+        raise InvalidToken(f"invalid token: wrong token type (expected {kind})")
+    if claims["role"] not in ROLES:
+        raise InvalidToken("invalid token: unknown role")
     sub = claims["sub"]
-    if not isinstance(sub, str) or not sub.isdigit() or not 0 < int(sub) < 2**31:
+    if not isinstance(sub, str) or not (sub.isascii() and sub.isdigit()) or not 0 < int(sub) < 2**31:
         raise InvalidToken("invalid token: bad subject")
-    return int(sub)
+    if not all(isinstance(claims[name], int | float) and not isinstance(claims[name], bool) for name in ("iat", "exp")):
+        raise InvalidToken("invalid token: bad timestamps")
+    return claims
+
+
+def verify_claims(token: str, public_pem: str, *, kind: str = ACCESS) -> TokenClaims:
+    """Who a valid ``kind`` token names and when it was issued; :class:`InvalidToken` otherwise.
+
+    A refresh token presented as an access token (or the reverse) and an unknown role are
+    refused like a bad signature.
+    """
+    claims = decode_claims(token, public_pem, kind=kind)
+    return TokenClaims(
+        user_id=int(claims["sub"]),
+        role=claims["role"],
+        issued_at=float(claims["iat"]),
+        expires_at=float(claims["exp"]),
+    )
+
+
+def verify_token(token: str, public_pem: str) -> int:
+    """The user id a valid access token names; :class:`InvalidToken` for anything else."""
+    return verify_claims(token, public_pem).user_id

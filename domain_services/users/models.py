@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, func
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain_services.shared.db import Base
 
 
 class User(Base):
-    """An end-user account. ``password_hash`` is empty for legacy accounts created without one."""
+    """An end-user account. ``password_hash`` is empty for legacy accounts created without one.
+
+    ``role`` is what the user's tokens carry (see ``shared/tokens.ROLES``); a ``disabled``
+    user cannot log in or refresh, and disabling revokes their tokens.
+    """
 
     __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('user', 'editor', 'admin', 'service')", name="ck_users_role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(50), unique=True)
     email: Mapped[str] = mapped_column(String(255), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), server_default="user")
+    disabled: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -26,3 +33,15 @@ class User(Base):
 
     def __str__(self) -> str:
         return self.username
+
+
+class RefreshToken(Base):
+    """One issued refresh token, by ``jti``. ``used_at`` is set when it is exchanged (once)."""
+
+    __tablename__ = "refresh_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

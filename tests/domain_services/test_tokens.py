@@ -13,12 +13,15 @@ import pytest
 from domain_services.shared.settings import load_settings
 from domain_services.shared.tokens import (
     ISSUER,
+    REFRESH,
     InvalidToken,
+    TokenClaims,
     generate_keys,
     issue_token,
     key_paths,
     load_or_create_keys,
     load_public_key,
+    verify_claims,
     verify_token,
 )
 
@@ -66,7 +69,7 @@ def test_round_trip_returns_user_id(keys):
     token = issue_token(42, private_pem, 60)
     assert verify_token(token, public_pem) == 42
     claims = jwt.decode(token, public_pem, algorithms=["EdDSA"], issuer=ISSUER)
-    assert claims["sub"] == "42" and claims["exp"] - claims["iat"] == 60
+    assert claims["sub"] == "42" and claims["exp"] - claims["iat"] == pytest.approx(60)
 
 
 def test_expired_token_is_rejected(keys):
@@ -119,3 +122,50 @@ def test_tokens_missing_or_bad_claims_are_rejected(keys, claims):
 def test_garbage_is_rejected(keys, garbage):
     with pytest.raises(InvalidToken):
         verify_token(garbage, keys[1])
+
+
+def test_claims_carry_role_and_sub_second_issue_time(keys):
+    private_pem, public_pem = keys
+    issued = int(datetime.now(UTC).timestamp()) - 0.75
+    claims = verify_claims(issue_token(7, private_pem, 60, role="editor", now=issued), public_pem)
+    assert claims == TokenClaims(user_id=7, role="editor", issued_at=issued, expires_at=issued + 60)
+
+
+def test_each_token_has_its_own_jti(keys):
+    private_pem, _ = keys
+    first, second = (jwt.decode(issue_token(1, private_pem, 60), options={"verify_signature": False}) for _ in "ab")
+    assert first["jti"] != second["jti"] and first["typ"] == "access" and first["role"] == "user"
+
+
+def test_refresh_token_is_not_an_access_token_and_vice_versa(keys):
+    private_pem, public_pem = keys
+    refresh = issue_token(3, private_pem, 60, kind=REFRESH)
+    with pytest.raises(InvalidToken, match="expected access"):
+        verify_claims(refresh, public_pem)
+    with pytest.raises(InvalidToken):
+        verify_token(refresh, public_pem)
+    assert verify_claims(refresh, public_pem, kind=REFRESH).user_id == 3
+    with pytest.raises(InvalidToken):
+        verify_claims(issue_token(3, private_pem, 60), public_pem, kind=REFRESH)
+
+
+def _signed(private_pem: str, **overrides) -> str:
+    now = datetime.now(UTC).timestamp()
+    claims = {"sub": "1", "role": "user", "typ": "access", "iat": now, "exp": now + 60, "iss": ISSUER, "jti": "j"}
+    claims.update(overrides)
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, private_pem, algorithm="EdDSA")
+
+
+@pytest.mark.parametrize("overrides", [
+    {"role": "root"}, {"role": None}, {"role": ["admin"]}, {"typ": None}, {"typ": "id"}, {"jti": None},
+    {"iat": None}, {"sub": "\u0661"}, {"sub": "0"},
+])
+def test_unknown_role_kind_or_missing_claims_are_rejected(keys, overrides):
+    private_pem, public_pem = keys
+    with pytest.raises(InvalidToken):
+        verify_claims(_signed(private_pem, **overrides), public_pem)
+
+
+def test_issue_refuses_an_unknown_role(keys):
+    with pytest.raises(ValueError):
+        issue_token(1, keys[0], 60, role="root")
