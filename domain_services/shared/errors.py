@@ -37,6 +37,12 @@ class Unauthorized(DomainError):
     status = 401
 
 
+class Forbidden(DomainError):
+    """The caller is known but may not do this (another user's data, a role it lacks)."""
+
+    status = 403
+
+
 class TooManyRequests(DomainError):
     """The caller is throttled."""
 
