@@ -90,7 +90,28 @@ class Settings:
         "",
         "public key the proxy verifies tokens with; empty = RUN_DIR/keys/jwt_ed25519.pub",
     )
-    jwt_ttl_seconds: int = _setting("JWT_TTL_SECONDS", "3600", "lifetime of issued tokens")
+    jwt_ttl_seconds: int = _setting(
+        "JWT_TTL_SECONDS", "900", "lifetime of access tokens (short: a refresh token gets a new one)"
+    )
+    jwt_refresh_ttl_seconds: int = _setting(
+        "JWT_REFRESH_TTL_SECONDS", "1209600", "lifetime of refresh tokens (each works once; rotated on use)"
+    )
+    payment_provider_url: str = _setting(
+        "PAYMENT_PROVIDER_URL", "http://127.0.0.1:8085", "payment provider (sandbox) base URL the payments side calls"
+    )
+    payment_callback_url: str = _setting(
+        "PAYMENT_CALLBACK_URL",
+        "",
+        "where the provider posts signed webhooks; empty = PROXY_URL + /api/payments/webhook",
+    )
+    payment_webhook_secret: str = _setting(
+        "PAYMENT_WEBHOOK_SECRET",
+        "",
+        "HMAC secret shared with the payment provider; empty = generated into RUN_DIR/payment_webhook_secret",
+    )
+    payment_webhook_tolerance_seconds: int = _setting(
+        "PAYMENT_WEBHOOK_TOLERANCE_SECONDS", "300", "oldest (or most future) webhook timestamp accepted"
+    )
     console_admin_user: str = _setting("CONSOLE_ADMIN_USER", "admin", "first console admin's username")
     console_admin_password: str = _setting(
         "CONSOLE_ADMIN_PASSWORD", "", "first admin's password; empty = generated and printed once by make up"
