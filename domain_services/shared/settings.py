@@ -113,6 +113,9 @@ class Settings:
         "PAYMENT_WEBHOOK_TOLERANCE_SECONDS", "300", "oldest (or most future) webhook timestamp accepted"
     )
     console_admin_user: str = _setting("CONSOLE_ADMIN_USER", "admin", "first console admin's username")
+    console_trusted_hosts: str = _setting(
+        "CONSOLE_TRUSTED_HOSTS", "", "host names the console answers for, comma separated; empty = any"
+    )
     console_admin_password: str = _setting(
         "CONSOLE_ADMIN_PASSWORD", "", "first admin's password; empty = generated and printed once by make up"
     )
