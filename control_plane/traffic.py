@@ -10,9 +10,13 @@ import time
 from typing import Any
 
 from control_plane.clients import redis_client
+from domain_services.shared.registry import DOMAINS as DOMAIN_LIST
+from domain_services.shared.registry import FLAGGED
 
 BACKENDS = ("monolith", "service")
-DOMAINS = ("movies", "users", "payments", "events", "other")
+# The gateway counts per route: the flagged domains, then every other declared domain
+# (events), then "other" (whatever the monolith serves outside the domains).
+DOMAINS = (*FLAGGED, *(d.name for d in DOMAIN_LIST if not d.flagged), "other")
 
 
 def series(window: int = 60, now: float | None = None) -> dict[str, Any]:

@@ -10,19 +10,13 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from domain_services.shared import registry
 from proxy.bucketing import in_service
 
-FLAGGED_DOMAINS = ("movies", "users", "payments")
+FLAGGED_DOMAINS = registry.FLAGGED
 
-#: Path prefixes (contract, ARCHITECTURE §4) → route. Checked in order; anything else → monolith.
-PREFIXES: tuple[tuple[str, str], ...] = (
-    ("/api/movies", "movies"),
-    ("/api/users", "users"),
-    ("/api/auth", "users"),
-    ("/api/payments", "payments"),
-    ("/api/subscriptions", "payments"),
-    ("/api/events", "events"),
-)
+#: Path prefixes (the domain registry's, docs/api.md) → route. Checked in order; anything else → monolith.
+PREFIXES: tuple[tuple[str, str], ...] = registry.ROUTE_PREFIXES
 
 
 def route_of(path: str) -> str:
@@ -104,10 +98,5 @@ class Upstreams:
         """Upstream URLs from settings."""
         return cls(
             monolith=settings.monolith_url.rstrip("/"),
-            services={
-                "movies": settings.movies_service_url.rstrip("/"),
-                "users": settings.users_service_url.rstrip("/"),
-                "payments": settings.payments_service_url.rstrip("/"),
-                "events": settings.events_service_url.rstrip("/"),
-            },
+            services={d.name: getattr(settings, d.url_setting).rstrip("/") for d in registry.DOMAINS},
         )

@@ -73,15 +73,6 @@ class AppRunner:
             wait_ready(process.name, lambda: self.healthy(process), HEALTH_TIMEOUT_S, log, alive)
         return started
 
-    def start_all(self) -> list[AppProcess]:
-        """Start every process whose module exists; returns those that are (now) running."""
-        running = []
-        for process in PROCESSES:
-            if process.available():
-                self.start(process)
-                running.append(process)
-        return running
-
     def stop_all(self) -> list[str]:
         """Stop our recorded processes in reverse start order; returns the names stopped."""
         return [p.name for p in reversed(PROCESSES) if stop_group(self.pid_file(p))]

@@ -29,9 +29,10 @@ from cinemaabyss.stack.procs import (
     wait_ready,
 )
 from cinemaabyss.stack.sysenv import cache_dir
+from domain_services.shared import registry
 
 NAME = "kafka"
-TOPICS = ("movie-events", "user-events", "payment-events")
+TOPICS = registry.TOPICS
 PARTITIONS = 3
 START_TIMEOUT_S = 90
 HERE = Path(__file__).resolve().parent / "kafka"

@@ -91,19 +91,9 @@ class Stack:
             self.say(f"  kafka topics created: {', '.join(created)}")
         self.run_cli("migrate")
 
-    # ----- CLI steps written by other areas ---------------------------------------------------
-    @staticmethod
-    def registered_commands() -> set[str]:
-        """Names of the ``cinemaabyss`` subcommands that exist in this checkout."""
-        from cinemaabyss.cli import main
-
-        return set(main.commands)
-
+    # ----- one-shot CLI steps -----------------------------------------------------------------
     def run_cli(self, name: str) -> bool:
-        """Run ``cinemaabyss <name>`` as a subprocess if registered; False (with a note) if not."""
-        if name not in self.registered_commands():
-            self.say(f"  ({name}: command not available yet, skipped)")
-            return False
+        """Run ``cinemaabyss <name>`` as a subprocess; a failure stops the stack with one line."""
         script = Path(sys.executable).parent / "cinemaabyss"
         argv = [str(script), name] if script.exists() else [sys.executable, "-m", "cinemaabyss.cli", name]
         self.say(f"  running `cinemaabyss {name}`")
@@ -114,15 +104,12 @@ class Stack:
 
     # ----- whole stack ------------------------------------------------------------------------
     def up(self) -> None:
-        """Infrastructure, migrate, seed, first admin, every available app process; print URLs."""
+        """Infrastructure, migrate, seed, first admin, every app process; print URLs."""
         self.infra_up()
         self.run_cli("seed")
-        if "ensure-admin" in self.registered_commands():
-            self.run_cli("ensure-admin")
+        self.run_cli("ensure-admin")
         self.say("applications:")
         for process in PROCESSES:
-            if not process.available():
-                continue
             started = time.monotonic()
             was_started = self.apps.start(process)
             state = f"started ({time.monotonic() - started:.1f}s)" if was_started else "already running"
@@ -146,7 +133,7 @@ class Stack:
         self.say(f"removed {self.paths.run}")
 
     def status(self) -> list[tuple[str, str, str]]:
-        """``(name, state, address)`` rows; state is ``up``, ``down`` or ``starting``/``not built``."""
+        """``(name, state, address)`` rows; state is ``up``, ``down`` or ``starting``."""
         pg_pid = self.postgres.running_pid()
         rows = [
             ("postgresql", _state(pg_pid is not None, self.postgres.ready), f"127.0.0.1:{self.postgres.port}"),
@@ -159,9 +146,6 @@ class Stack:
         ]
         for process in PROCESSES:
             url = self.apps.url(process) or "-"
-            if not process.available():
-                rows.append((process.name, "not built", url))
-                continue
             alive = self.apps.pid_file(process).live_pid() is not None
             rows.append((process.name, _state(alive, lambda p=process: self.apps.healthy(p)), url))
         return rows

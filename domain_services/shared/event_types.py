@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-MOVIE_TOPIC = "movie-events"
-USER_TOPIC = "user-events"
-PAYMENT_TOPIC = "payment-events"
-TOPICS = (MOVIE_TOPIC, USER_TOPIC, PAYMENT_TOPIC)
+from domain_services.shared.registry import TOPICS, topic_of
+
+# Topic names come from the domain registry; these aliases keep the table below readable.
+MOVIE_TOPIC = topic_of("movies")
+USER_TOPIC = topic_of("users")
+PAYMENT_TOPIC = topic_of("payments")
+__all__ = ["EVENT_TYPES", "MOVIE_TOPIC", "PAYMENT_TOPIC", "TOPICS", "USER_TOPIC", "EventType", "lookup"]
 
 
 class EventType(NamedTuple):

@@ -1,4 +1,8 @@
-"""Import every model module so ``Base.metadata`` is complete (Alembic, schema tests)."""
+"""Import every model module so ``Base.metadata`` is complete (Alembic, schema tests).
+
+The modules are the domain registry's (``registry.MODEL_MODULES``): the kernel's tables plus
+each declared domain's ``models``.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,7 @@ import importlib
 from sqlalchemy import MetaData
 
 from domain_services.shared.db import Base
-
-MODEL_MODULES = (
-    "domain_services.shared.models",
-    "domain_services.movies.models",
-    "domain_services.users.models",
-    "domain_services.payments.models",
-)
+from domain_services.shared.registry import MODEL_MODULES
 
 
 def load_all_models() -> MetaData:

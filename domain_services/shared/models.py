@@ -16,9 +16,10 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain_services.shared.db import Base
+from domain_services.shared.registry import FLAGGED
 
 FLAG_MODES = ("monolith", "gradual", "service")
-FLAG_DOMAINS = ("movies", "users", "payments")
+FLAG_DOMAINS = FLAGGED  # the registry's flagged domains (kept under this name for its readers)
 OPERATOR_ROLES = ("admin", "ops", "editor", "viewer")
 
 
@@ -74,6 +75,8 @@ class MigrationFlag(Base):
     rollback_error_rate: Mapped[float] = mapped_column(server_default=text("0.5"))
     rollback_min_requests: Mapped[int] = mapped_column(Integer, server_default="20")
     shadow_percent: Mapped[int] = mapped_column(Integer, server_default="0")
+    # consecutive service failures that roll back at once (migration 0003)
+    rollback_consecutive: Mapped[int] = mapped_column(Integer, server_default="5")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_by: Mapped[str] = mapped_column(String(100), server_default="system")
 

@@ -10,23 +10,20 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cinemaabyss.stack.processes import PROCESSES
+
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "cinemaabyss"
 TEST_VALUES = Path(__file__).with_name("values-test.yaml")
 KUBERNETES_VERSION = "1.31.4"  # keep in step with scripts/install-go-tools.sh
 
-# The runtime map of ARCHITECTURE §1 / cinemaabyss.stack.processes: name -> (module, port, health path)
+# The runtime map — name -> (module, port, health path) — is the stack's process list, whose
+# domain services come from the domain registry; compose and Helm are checked against it.
 RUNTIME_MAP: dict[str, tuple[str, int | None, str | None]] = {
-    "monolith": ("domain_services.monolith", 8080, "/health"),
-    "movies": ("domain_services.movies", 8081, "/api/movies/health"),
-    "events": ("domain_services.events", 8082, "/api/events/health"),
-    "users": ("domain_services.users", 8083, "/api/users/health"),
-    "payments": ("domain_services.payments", 8084, "/api/payments/health"),
-    "proxy": ("proxy", 8000, "/health"),
-    "console": ("control_plane", 8090, "/login"),
-    "worker": ("worker", None, None),
-    "beat": ("worker.beat", None, None),
+    p.name: (p.module, p.default_port, p.health_path) for p in PROCESSES
 }
+#: The only application processes reachable from outside a deployment.
+PUBLIC = ("proxy", "console")
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from cinemaabyss.stack.processes import PROCESSES
-from tests.deploy.conftest import ROOT, RUNTIME_MAP
+from domain_services.shared import registry
+from tests.deploy.conftest import PUBLIC, ROOT, RUNTIME_MAP
 
 INFRA = {"postgres": ("postgres:16", 5432), "redis": ("redis:7", 6379), "kafka": ("apache/kafka:4.1.0", 9092)}
 APP_IMAGE = "${CINEMAABYSS_IMAGE:-cinemaabyss:local}"
@@ -21,21 +21,18 @@ APP_IMAGE = "${CINEMAABYSS_IMAGE:-cinemaabyss:local}"
 
 def _module_runnable(module: str) -> bool:
     """Whether `python -m module` would run (a package needs its __main__)."""
-    try:
-        spec = importlib.util.find_spec(module)
-        if spec is None:
-            return False
-        if spec.submodule_search_locations is not None:
-            return importlib.util.find_spec(f"{module}.__main__") is not None
-        return True
-    except (ImportError, ValueError):
+    spec = importlib.util.find_spec(module)
+    if spec is None:
         return False
+    if spec.submodule_search_locations is not None:
+        return importlib.util.find_spec(f"{module}.__main__") is not None
+    return True
 
 
-def test_runtime_map_matches_the_stack_registry():
-    """The map these tests hold is the one `make up` starts (one source of truth checked)."""
-    registry = {p.name: (p.module, p.default_port, p.health_path) for p in PROCESSES}
-    assert registry == RUNTIME_MAP
+def test_runtime_map_holds_every_registered_domain():
+    """Each domain of the registry is a process on its declared port and health path."""
+    for domain in registry.DOMAINS:
+        assert RUNTIME_MAP[domain.name] == (domain.package, domain.port, domain.health_path)
 
 
 def test_every_runtime_process_is_a_service(compose):
@@ -66,9 +63,9 @@ def test_kafka_cluster_id_default_is_a_valid_kraft_uuid(compose):
     assert len(base64.urlsafe_b64decode(default + "==")) == 16
 
 
-def test_topics_service_creates_the_three_domain_topics(compose):
+def test_topics_service_creates_every_registered_topic(compose):
     script = "\n".join(compose["services"]["kafka-topics"]["command"])
-    for topic in ("movie-events", "user-events", "payment-events"):
+    for topic in registry.TOPICS:
         assert topic in script
     assert compose["services"]["kafka-topics"]["depends_on"]["kafka"]["condition"] == "service_healthy"
 
@@ -82,31 +79,40 @@ def test_app_service_runs_its_module_on_its_port(compose, name):
     assert service["command"] == ["python", "-m", module]
     assert service["environment"]["HOST"] == "0.0.0.0"
     if port is None:
-        assert "ports" not in service
         assert service["healthcheck"] == {"disable": True}
     else:
-        assert service["ports"] == [f"{port}:{port}"]
         assert service["healthcheck"]["test"][-1] == f"http://127.0.0.1:{port}{health}"
 
 
 @pytest.mark.parametrize("name", sorted(RUNTIME_MAP))
+def test_only_the_gateway_and_the_console_are_published(compose, name):
+    """Internal ports stay internal: clients reach the services only through the gateway."""
+    service = compose["services"][name]
+    if name in PUBLIC:
+        port = RUNTIME_MAP[name][1]
+        assert service["ports"] == [f"{port}:{port}"]
+    else:
+        assert "ports" not in service
+
+
+@pytest.mark.parametrize("name", sorted(RUNTIME_MAP))
 def test_app_service_module_exists_in_the_repo(name):
-    module = RUNTIME_MAP[name][0]
-    if not _module_runnable(module):
-        pytest.skip(f"`python -m {module}` has no __main__ yet (built under another issue)")
-    assert _module_runnable(module)
+    assert _module_runnable(RUNTIME_MAP[name][0])
+
+
+def _env_name(setting: str) -> str:
+    from dataclasses import fields
+
+    from domain_services.shared.settings import Settings
+
+    return next(f.metadata["env"] for f in fields(Settings) if f.name == setting)
 
 
 def test_upstream_urls_point_at_the_compose_services(compose):
     env = compose["services"]["proxy"]["environment"]
-    for name, setting in [
-        ("monolith", "MONOLITH_URL"),
-        ("movies", "MOVIES_SERVICE_URL"),
-        ("events", "EVENTS_SERVICE_URL"),
-        ("users", "USERS_SERVICE_URL"),
-        ("payments", "PAYMENTS_SERVICE_URL"),
-    ]:
-        assert env[setting] == f"http://{name}:{RUNTIME_MAP[name][1]}"
+    assert env["MONOLITH_URL"] == f"http://monolith:{RUNTIME_MAP['monolith'][1]}"
+    for domain in registry.DOMAINS:
+        assert env[_env_name(domain.url_setting)] == f"http://{domain.name}:{domain.port}"
     assert env["KAFKA_BROKERS"] == "kafka:9092"
     assert env["REDIS_URL"] == "redis://redis:6379/0"
     assert "@postgres:5432/" in env["DATABASE_URL"]
@@ -131,9 +137,7 @@ def test_migrate_is_one_shot_migrate_seed_ensure_admin(compose):
 def test_migrate_subcommands_are_registered():
     from cinemaabyss.cli import main
 
-    assert {"migrate", "seed"} <= set(main.commands)
-    if "ensure-admin" not in main.commands:
-        pytest.skip("`cinemaabyss ensure-admin` is not registered yet (console issue)")
+    assert {"migrate", "seed", "ensure-admin"} <= set(main.commands)
 
 
 @pytest.mark.parametrize("name", sorted(RUNTIME_MAP))
@@ -158,7 +162,7 @@ def test_every_dependency_exists_with_a_matching_condition(compose):
 
 def test_proxy_waits_for_every_upstream_and_console_for_the_proxy(compose):
     proxy = compose["services"]["proxy"]["depends_on"]
-    assert {"monolith", "movies", "events", "users", "payments"} <= set(proxy)
+    assert {"monolith", *(d.name for d in registry.DOMAINS)} <= set(proxy)
     assert "proxy" in compose["services"]["console"]["depends_on"]
 
 

@@ -182,3 +182,64 @@ def test_existing_secret_replaces_the_generated_one(go_tools):
     assert result.returncode == 0, result.stderr
     assert "kind: Secret" not in result.stdout
     assert "name: mine" in result.stdout
+
+
+def _values() -> dict:
+    import yaml
+
+    from tests.deploy.conftest import CHART
+
+    return yaml.safe_load((CHART / "values.yaml").read_text())
+
+
+def test_values_declare_every_registered_domain():
+    """The chart's processes agree with the domain registry (module, port, health, URL variable)."""
+    from dataclasses import fields
+
+    from domain_services.shared import registry
+    from domain_services.shared.settings import Settings
+
+    env_of = {f.name: f.metadata["env"] for f in fields(Settings)}
+    processes = _values()["processes"]
+    assert set(processes) == set(RUNTIME_MAP)
+    for domain in registry.DOMAINS:
+        p = processes[domain.name]
+        assert (p["module"], p["port"], p["healthPath"]) == (domain.package, domain.port, domain.health_path)
+        assert p["urlEnv"] == env_of[domain.url_setting]
+
+
+def test_configmap_gives_every_process_each_upstream_url(manifests):
+    from domain_services.shared import registry
+
+    data = next(iter(_by_kind(manifests, "ConfigMap").values()))["data"]
+    assert data["MONOLITH_URL"] == "http://t-cinemaabyss-monolith:8080"
+    for domain in registry.DOMAINS:
+        env = _values()["processes"][domain.name]["urlEnv"]
+        assert data[env] == f"http://t-cinemaabyss-{domain.name}:{domain.port}"
+
+
+def test_network_policies_admit_only_gateway_console_and_worker_to_internal_processes(manifests):
+    """Internal ports stay internal: a policy per internal HTTP process, none for the public ones."""
+    from tests.deploy.conftest import PUBLIC
+
+    policies = {_component(p): p for p in _by_kind(manifests, "NetworkPolicy").values()}
+    internal = {name for name, (_m, port, _h) in RUNTIME_MAP.items() if port and name not in PUBLIC}
+    assert set(policies) == internal
+    for name, policy in policies.items():
+        spec = policy["spec"]
+        assert spec["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == name
+        assert spec["policyTypes"] == ["Ingress"]
+        (rule,) = spec["ingress"]
+        (peer,) = rule["from"]
+        (expression,) = peer["podSelector"]["matchExpressions"]
+        assert expression == {
+            "key": "app.kubernetes.io/component", "operator": "In", "values": ["proxy", "console", "worker"],
+        }
+        assert peer["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "t"
+        assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
+
+
+def test_network_policies_can_be_switched_off(go_tools):
+    result = helm_template(go_tools, "--set", "networkPolicy.enabled=false")
+    assert result.returncode == 0, result.stderr
+    assert "kind: NetworkPolicy" not in result.stdout

@@ -18,7 +18,6 @@ EXPECTED_TABLES = {
     "movie_genres",
     "payments",
     "subscriptions",
-    "views",
     "user_ratings",
     "migration_flags",
     "flag_audit",
@@ -58,6 +57,11 @@ def test_upgrade_downgrade_upgrade_round_trip(empty_database):
 
     command.upgrade(config, "head")
     assert _tables(empty_database) >= EXPECTED_TABLES
+    assert "views" not in _tables(empty_database)  # dead schema dropped by 0005
+
+    command.downgrade(config, "0004")
+    assert "views" in _tables(empty_database)
+    command.upgrade(config, "head")
 
     command.downgrade(config, "base")
     assert _tables(empty_database) == set()

@@ -14,7 +14,7 @@ from cinemaabyss.stack.errors import StackError
 from cinemaabyss.stack.kafka_broker import Kafka, random_cluster_id
 from cinemaabyss.stack.paths import StackPaths
 from cinemaabyss.stack.postgres import port_from_url
-from cinemaabyss.stack.processes import PROCESSES, AppProcess
+from cinemaabyss.stack.processes import PROCESSES
 from cinemaabyss.stack.procs import PidFile, ensure_port_free, wait_ready
 from cinemaabyss.stack.redis_server import Redis
 from domain_services.shared.settings import load_settings
@@ -94,19 +94,11 @@ def test_foreign_process_on_the_port_is_refused(tmp_path) -> None:
             Redis(StackPaths(tmp_path), port).start()
 
 
-def test_registry_skips_modules_that_do_not_exist() -> None:
-    assert {p.name for p in PROCESSES} >= {
-        "monolith",
-        "movies",
-        "events",
-        "users",
-        "payments",
-        "proxy",
-        "console",
-        "worker",
-        "beat",
-    }
-    assert not AppProcess("ghost", "domain_services.no_such_service", 1, "/health").available()
-    assert not AppProcess("ghost", "no_such_top_level.x", 1, "/health").available()
-    # a package without __main__ cannot be run with python -m
-    assert not AppProcess("shared", "domain_services.shared", 1, "/health").available()
+def test_process_list_holds_every_deployment_and_every_registered_domain() -> None:
+    from domain_services.shared.registry import DOMAINS
+
+    names = [p.name for p in PROCESSES]
+    assert names[0] == "monolith"  # the gateway's default upstream starts first
+    assert set(names) == {"monolith", *(d.name for d in DOMAINS), "proxy", "console", "worker", "beat"}
+    # the gateway starts after every upstream it forwards to
+    assert names.index("proxy") > max(names.index(d.name) for d in DOMAINS)
