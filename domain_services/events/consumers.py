@@ -1,8 +1,9 @@
-"""Kafka consumers of the events service: a batch loop and the ``events-service`` log handler.
+"""The events service's consumer: ``events-service`` logs one structured line per event.
 
-Offsets are committed only after a batch's handler returned, so a crash re-delivers the
-batch; handlers are idempotent by event id (``processed_events``), so a re-delivery, or a
-message the relay produced twice, has no second effect.
+The loop itself (batches, commits, retries, dead letters) is the kernel's
+:mod:`domain_services.shared.consumer`; this module only says what "handled" means here:
+claim the batch's event ids (``processed_events``) and log each event once, marking
+re-deliveries as duplicates. A value that is not an envelope is logged as ``valid: false``.
 """
 
 from __future__ import annotations
@@ -10,83 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 from sqlalchemy import text
 
+from domain_services.shared.consumer import Delivery
 from domain_services.shared.db import get_engine
-from domain_services.shared.kafka import decode, make_consumer
-from domain_services.shared.settings import Settings, get_settings
-
-log = logging.getLogger(__name__)
 
 GROUP = "events-service"
-BATCH = 500
-RETRY_PAUSE_S = 1.0
 
-
-@dataclass(frozen=True)
-class Delivery:
-    """One consumed message and its envelope (``None`` when the value is not an envelope)."""
-
-    message: Message
-    envelope: dict[str, Any] | None
-
-
-BatchHandler = Callable[[list[Delivery]], None]
-
-
-def _rewind(consumer: Any, batch: list[Delivery]) -> None:
-    """Seek every partition of ``batch`` back to its first message so it is consumed again."""
-    first: dict[tuple[str, int], int] = {}
-    for d in batch:
-        tp = (d.message.topic(), d.message.partition())
-        first[tp] = min(first.get(tp, d.message.offset()), d.message.offset())
-    for (topic, partition), offset in first.items():
-        consumer.seek(TopicPartition(topic, partition, offset))
-
-
-def run_consumer(group: str, topics: Iterable[str], handle: BatchHandler, stop: threading.Event,
-                 settings: Settings | None = None) -> None:
-    """Consume ``topics`` as ``group`` until ``stop`` is set: handle a batch, then commit it.
-
-    A failing handler (database down ...) does not lose the batch: the partitions are
-    rewound and the batch is retried after a pause, without committing.
-    """
-    consumer = make_consumer(group, settings)
-    consumer.subscribe(list(topics))
-    try:
-        while not stop.is_set():
-            messages = consumer.consume(num_messages=BATCH, timeout=0.5)
-            batch = []
-            for message in messages:
-                if message.error():
-                    if message.error().code() != KafkaError._PARTITION_EOF:
-                        log.warning("%s: consumer error: %s", group, message.error())
-                    continue
-                batch.append(Delivery(message, decode(message.value())))
-            if not batch:
-                continue
-            try:
-                handle(batch)
-            except Exception:  # retried below; the batch is not committed
-                log.exception("%s: handling %d messages failed; retrying", group, len(batch))
-                _rewind(consumer, batch)
-                stop.wait(RETRY_PAUSE_S)
-                continue
-            try:
-                consumer.commit(asynchronous=False)
-            except KafkaException as exc:  # e.g. a rebalance revoked the partitions: re-delivered, absorbed
-                log.warning("%s: offset commit failed: %s", group, exc)
-    finally:
-        consumer.close()
-
-
-# -- events-service: one structured line per event -----------------------------------------
 
 _CLAIM = text(
     "INSERT INTO processed_events (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS text[])) "
@@ -131,23 +63,9 @@ def log_events(batch: list[Delivery]) -> None:
             "type": env.get("type"),
             "action": env.get("action"),
             "id": event_id or None,
+            "sequence": env.get("sequence"),
             "partition": d.message.partition(),
             "offset": d.message.offset(),
             "duplicate": duplicate and bool(event_id),
             "valid": bool(event_id),
         }, separators=(",", ":")))
-
-
-def run_all(consumers: dict[str, tuple[Iterable[str], BatchHandler]], stop: threading.Event | None = None) -> None:
-    """Run each ``group → (topics, handler)`` on its own thread until ``stop`` (or forever)."""
-    stop = stop or threading.Event()
-    settings = get_settings()
-    threads = [
-        threading.Thread(target=run_consumer, args=(group, topics, handler, stop, settings), name=group, daemon=True)
-        for group, (topics, handler) in consumers.items()
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-

@@ -1,8 +1,9 @@
 """Composition root of the events service: the consumer process and the HTTP server.
 
-The consumers run in a child process so their JSON decoding and database work never
-compete with the API's event loop for the GIL (the API's p99 budget is 50 ms). This module,
-like any entry point, may wire domain packages together; the domains themselves do not.
+The consumer runs in a child process so its JSON decoding and database work never compete
+with the API's event loop for the GIL (the API's p99 budget is 50 ms). The events service
+only logs events; reactions belong to the domain that owns them and run in that domain's
+own consumer process (``python -m domain_services.payments.consumer``).
 """
 
 from __future__ import annotations
@@ -12,39 +13,28 @@ import multiprocessing
 import signal
 import threading
 
+import uvloop
 from aiohttp import web
 
 from domain_services.events.api import create_app
-from domain_services.events.consumers import GROUP, Delivery, log_events, run_all
-from domain_services.payments import reactions
+from domain_services.events.consumers import GROUP, log_events
 from domain_services.shared.app_factory import configure_logging
-from domain_services.shared.event_types import PAYMENT_TOPIC, TOPICS
+from domain_services.shared.consumer import run_consumer
+from domain_services.shared.event_types import TOPICS
 from domain_services.shared.settings import get_settings
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 8082
 
 
-def react_to_payments(batch: list[Delivery]) -> None:
-    """The ``payments-reactions`` handler: each plan payment extends a subscription once."""
-    for delivery in batch:
-        if reactions.is_plan_payment(delivery.envelope):
-            reactions.handle_payment_event(delivery.envelope)
-
-
 def consumers_main() -> None:
-    """Entry of the consumer process: both consumer groups until SIGTERM."""
-    configure_logging(get_settings())
+    """Entry of the consumer process: the ``events-service`` group until SIGTERM."""
+    settings = get_settings()
+    configure_logging(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    run_all(
-        {
-            GROUP: (TOPICS, log_events),
-            reactions.CONSUMER: ((PAYMENT_TOPIC,), react_to_payments),
-        },
-        stop,
-    )
+    run_consumer(GROUP, TOPICS, log_events, stop, settings)
 
 
 def main() -> None:
@@ -57,7 +47,7 @@ def main() -> None:
     consumer.start()
     try:
         web.run_app(create_app(settings), host=settings.host, port=settings.port_or(DEFAULT_PORT),
-                    access_log=None, print=None, handle_signals=True)
+                    access_log=None, print=None, handle_signals=True, loop=uvloop.new_event_loop())
     finally:
         consumer.terminate()
         consumer.join(10)
