@@ -123,6 +123,16 @@ class Settings:
     run_dir: str = _setting("RUN_DIR", str(PROJECT_ROOT / ".run"), "runtime data, logs and pid files")
     log_level: str = _setting("LOG_LEVEL", "INFO", "logging level of every process")
     max_body_bytes: int = _setting("MAX_BODY_BYTES", "1048576", "largest JSON request body the APIs accept")
+    # Event consumers (dead letters)
+    consumer_max_attempts: int = _setting(
+        "CONSUMER_MAX_ATTEMPTS", "3", "attempts at a failing message before it goes to <topic>.dlq"
+    )
+    consumer_retry_backoff_ms: int = _setting(
+        "CONSUMER_RETRY_BACKOFF_MS", "200", "first pause before a failed message is retried (doubles each time)"
+    )
+    consumer_retry_max_backoff_ms: int = _setting(
+        "CONSUMER_RETRY_MAX_BACKOFF_MS", "5000", "longest pause between retries (also while the database is down)"
+    )
     # Proxy (API gateway)
     proxy_auth_mode: str = _setting(
         "PROXY_AUTH_MODE", "writes", "proxy token policy: writes (writes need a token) | all | off"
