@@ -1,6 +1,6 @@
 """Events API benchmark: req/s and latency of ``POST /api/events/movie`` (201 after the broker ack).
 
-Target (ARCHITECTURE §9): ≥ 1,000 req/s with p99 ≤ 50 ms.
+Target (docs/architecture.md §9): ≥ 1,000 req/s with p99 ≤ 50 ms.
 
 Starts what it needs on free ports — a throw-away Kafka broker (the stack's own start code)
 and ``python -m domain_services.events`` (API + consumers, writing to the bench database) —

@@ -1,4 +1,4 @@
-"""Proxy benchmark: this gateway vs Go's httputil.ReverseProxy in front of nginx (ARCHITECTURE §9).
+"""Proxy benchmark: this gateway vs Go's httputil.ReverseProxy in front of nginx (docs/architecture.md §9).
 
 Runs (alternating, ``ROUNDS`` rounds, wrk 1 thread / 32 connections / ``DURATION`` each):
 direct nginx; the gateway (``python -m proxy``, 2 workers, granian RSGI, sticky routing on

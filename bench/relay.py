@@ -1,6 +1,6 @@
 """Outbox relay benchmark: sustained events/s with one worker, commit → broker-ack latency.
 
-Targets (ARCHITECTURE §9): ≥ 2,000 events/s sustained; commit → ack p99 ≤ 500 ms.
+Targets (docs/architecture.md §9): ≥ 2,000 events/s sustained; commit → ack p99 ≤ 500 ms.
 
 Runs against a database of its own (``<database>_bench``, created and migrated on first use),
 a private Redis database for the Celery queue and a throw-away topic ``bench-relay-*`` on the

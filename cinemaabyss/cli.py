@@ -27,11 +27,6 @@ def main() -> None:
 
 
 for _name in COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as exc:  # an area not built yet must not break the others
-        if exc.name != _name:
-            raise
-        continue
-    for _command in _module.commands:
+    # A module listed here must exist: a broken import fails the command loudly.
+    for _command in importlib.import_module(_name).commands:
         main.add_command(_command)

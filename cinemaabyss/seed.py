@@ -1,4 +1,4 @@
-"""Legacy seed data (ARCHITECTURE §3). Idempotent: running it again inserts nothing.
+"""Legacy seed data (docs/architecture.md §3). Idempotent: running it again inserts nothing.
 
 Seed rows are legacy data that existed before the outbox; they are written directly and emit
 no events.

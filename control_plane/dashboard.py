@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
@@ -14,17 +13,17 @@ from control_plane import traffic
 from control_plane.health import dependency_status
 from control_plane.roles import requires
 from domain_services.shared import flags
+from domain_services.shared.outbox_stats import outbox_stats
 
 bp = Blueprint("dashboard", __name__)
 log = logging.getLogger(__name__)
 
 
 def _outbox_stats() -> dict[str, Any] | None:
-    """Outbox backlog from the events engineer's module; None when it or the database is unavailable."""
+    """Outbox backlog; None while the database is unavailable (the page still renders)."""
     try:
-        module = importlib.import_module("domain_services.shared.outbox_stats")
-        return module.outbox_stats()
-    except (ImportError, SQLAlchemyError) as exc:
+        return outbox_stats()
+    except SQLAlchemyError as exc:
         log.warning("outbox stats unavailable: %s", exc)
         return None
 

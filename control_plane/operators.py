@@ -158,9 +158,3 @@ def _verify(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def count_operators() -> int:
-    """Number of accounts."""
-    with read_session() as session:
-        return session.scalar(select(func.count()).select_from(Operator)) or 0

@@ -9,8 +9,8 @@ Design notes (decisions a reader would otherwise have to reverse-engineer):
 
 * Server: granian with its RSGI interface by default (``PROXY_INTERFACE=asgi`` for the pure
   ASGI app); ``WEB_WORKERS`` processes, each with one aiohttp session (httpx's pool is the
-  known bottleneck, ARCHITECTURE §9). RSGI sees only the decoded path (see ``rsgi.py``).
-* Auth: default ``PROXY_AUTH_MODE=writes`` as ARCHITECTURE §6 says — legacy clients that POST
+  known bottleneck, docs/architecture.md §9). RSGI sees only the decoded path (see ``rsgi.py``).
+* Auth: default ``PROXY_AUTH_MODE=writes`` as docs/architecture.md §6 says — legacy clients that POST
   without a token get 401 and must log in, or the deployment sets ``PROXY_AUTH_MODE=off``.
 * Fallback is for GET/HEAD without a body only; the failed service attempt still counts as a
   service error (error window, Prometheus, Redis ``…:service:err``), the monolith retry as a

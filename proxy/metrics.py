@@ -50,11 +50,6 @@ SHADOW = Counter("proxy_shadow_comparisons", "Shadowed GETs by result (match/mis
 AUTH_FAILURES = Counter("proxy_auth_failures", "Requests refused with 401", ())
 
 
-def status_class(status: int) -> str:
-    """``2xx`` … ``5xx``."""
-    return f"{status // 100}xx"
-
-
 class Recorder:
     """Hot-path counters: pre-bound Prometheus children plus the Redis per-second aggregate."""
 

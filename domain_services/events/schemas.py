@@ -1,4 +1,4 @@
-"""Request bodies of ``POST /api/events/<kind>`` → the event to publish (ARCHITECTURE §4).
+"""Request bodies of ``POST /api/events/<kind>`` → the event to publish (docs/architecture.md §4).
 
 Validation reuses the kernel's validators, so the wording of a 400 is the same as in every
 other API ("missing required field: movie_id").

@@ -128,12 +128,6 @@ def delete_movie(movie_id: int) -> None:
         add_event(uow, "movie.deleted", movie_id, {"movie_id": movie_id, "title": title}, SOURCE)
 
 
-def count_movies() -> int:
-    """Total number of movies."""
-    with read_session() as session:
-        return session.scalar(select(func.count()).select_from(Movie)) or 0
-
-
 def _event_fields(movie: dict[str, Any]) -> dict[str, Any]:
     return {k: movie[k] for k in ("title", "description", "genres", "rating")}
 

@@ -1,4 +1,4 @@
-"""The one event envelope used by the outbox and the events API (ARCHITECTURE §5)."""
+"""The one event envelope used by the outbox and the events API (docs/architecture.md §5)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Kafka client configuration and the publisher shared by the outbox relay and the events API.
 
-Every producer in the system is idempotent with ``acks=all`` (ARCHITECTURE §5): a retry inside
+Every producer in the system is idempotent with ``acks=all`` (docs/architecture.md §5): a retry inside
 librdkafka never writes a message twice, and an acknowledged message is on every in-sync
 replica. Clients are created by the process that uses them (never at import time) and kept
 for the life of that process.

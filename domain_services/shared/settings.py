@@ -192,5 +192,13 @@ def get_settings() -> Settings:
 
 
 def describe() -> list[tuple[str, str, str]]:
-    """``(ENV_NAME, default, description)`` for every setting, in declaration order."""
-    return [(f.metadata["env"], f.metadata["default"], f.metadata["doc"]) for f in fields(Settings)]
+    """``(ENV_NAME, default, description)`` for every setting, in declaration order.
+
+    A default inside this checkout is shown relative to ``<checkout>`` so the generated table
+    names no machine's path.
+    """
+    root = str(PROJECT_ROOT)
+    return [
+        (f.metadata["env"], f.metadata["default"].replace(root, "<checkout>"), f.metadata["doc"])
+        for f in fields(Settings)
+    ]

@@ -1,4 +1,4 @@
-"""ARCHITECTURE §4 contract, run against both deployments (monolith and the domain service).
+"""docs/architecture.md §4 contract, run against both deployments (monolith and the domain service).
 
 Every test takes a ``*_api`` fixture parametrised over ``monolith`` and ``service``.
 """
