@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, render_template
+from flask import Flask, render_template, send_from_directory
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import scoped_session
+from werkzeug.exceptions import HTTPException
 
 from domain_services.shared.db import get_session_factory
 from domain_services.shared.settings import PROJECT_ROOT, Settings, get_settings
@@ -22,7 +24,7 @@ ROOT = Path(PROJECT_ROOT)
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the console app for ``settings`` (default: the process settings)."""
-    from control_plane import admin_views, audit, auth, dashboard, events_stream, kafka_viewer, strangler
+    from control_plane import admin_views, audit, auth, dashboard, events_stream, kafka_viewer, security, strangler
     from control_plane.extensions import csrf, login_manager
     from control_plane.roles import can
     from control_plane.secret import load_secret_key
@@ -40,17 +42,24 @@ def create_app(settings: Settings | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         FLASK_ADMIN_FLUID_LAYOUT=True,
     )
+    security.install(app, [h.strip() for h in settings.console_trusted_hosts.split(",") if h.strip()])
     login_manager.init_app(app)
     csrf.init_app(app)
     for blueprint in (auth.bp, dashboard.bp, strangler.bp, audit.bp, kafka_viewer.bp, events_stream.bp):
         app.register_blueprint(blueprint)
 
     session = scoped_session(get_session_factory(settings.database_url))
-    admin_views.init_admin(app, session)
+    admin_views.init_admin(app, session, csp_nonce=security.csp_nonce)
     app.teardown_appcontext(lambda _exc: session.remove())
     app.jinja_env.globals["can"] = can
     _register_error_pages(app)
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
     return app
+
+
+def _favicon():
+    """Browsers (and Flask-Admin pages, which link none) ask for ``/favicon.ico``."""
+    return send_from_directory(ROOT / "static", "favicon.svg", mimetype="image/svg+xml", max_age=86400)
 
 
 def _register_error_pages(app: Flask) -> None:
@@ -59,6 +68,18 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
         return render_template("error.html", code=400, message=f"Form expired or forged: {exc.description}"), 400
+
+    @app.errorhandler(400)
+    def _bad_request(exc: HTTPException):
+        if request_ctx.url_adapter is None:  # an untrusted Host: no URLs can be built for it
+            return f"Bad request: {exc.description}\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
+        return render_template("error.html", code=400, message=f"Bad request: {exc.description}"), 400
+
+    @app.errorhandler(DataError)
+    def _bad_value(_exc: DataError):
+        # PostgreSQL refused a value taken from the request (an id that is not a number, an
+        # offset past bigint): the request is at fault, not the server.
+        return render_template("error.html", code=400, message="Bad request: a value is out of range."), 400
 
     @app.errorhandler(403)
     def _forbidden(_exc):

@@ -318,9 +318,10 @@ class ConsoleIndexView(AdminIndexView):
         return self.render("admin_index.html")
 
 
-def init_admin(app: Any, session: scoped_session) -> Admin:
-    """Register the admin views on ``app`` over ``session``."""
-    admin = Admin(app, name="CinemaAbyss catalogue", index_view=ConsoleIndexView(url="/admin"))
+def init_admin(app: Any, session: scoped_session, *, csp_nonce: Callable[[], str]) -> Admin:
+    """Register the admin views on ``app`` over ``session``; their scripts carry ``csp_nonce()``."""
+    admin = Admin(app, name="CinemaAbyss catalogue", index_view=ConsoleIndexView(url="/admin"),
+                  csp_nonce_generator=csp_nonce)
     # Flask-Admin 2.2 deprecates a bare session in favour of a Flask-SQLAlchemy ``db`` (3.0 API);
     # our engine and sessions belong to the shared kernel, so we keep the session until 3.0.
     with warnings.catch_warnings():

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import time
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from control_plane import operators
-from control_plane.extensions import ConsoleUser
+from control_plane.extensions import LOGIN_AT, ConsoleUser
+from control_plane.security import safe_target
 from domain_services.shared.errors import TooManyRequests, Unauthorized
 
 bp = Blueprint("auth", __name__)
@@ -16,9 +17,7 @@ bp = Blueprint("auth", __name__)
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative redirects after login (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("dashboard.index")
+    return safe_target(target) or url_for("dashboard.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -35,6 +34,8 @@ def login():
         return render_template("login.html", error=exc.message, username=username), 429
     except Unauthorized as exc:
         return render_template("login.html", error=exc.message, username=username), 401
+    session.clear()  # a fresh session: nothing from before the login survives (fixation)
+    session[LOGIN_AT] = time.time()
     login_user(ConsoleUser(info))
     flash(f"Welcome, {info.username}.", "info")
     return redirect(_safe_next(request.args.get("next")))
@@ -43,6 +44,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """End the session (POST with CSRF token, so a link cannot log someone out)."""
+    """End the session and revoke the operator's cookies (POST with CSRF token, so a link cannot log out)."""
+    operators.logout(current_user.info, request.remote_addr or "-")
     logout_user()
+    session.clear()
     return redirect(url_for("auth.login"))

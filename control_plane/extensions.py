@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import Response, flash, redirect, request, session, url_for
 from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import CSRFProtect
 
@@ -14,6 +15,13 @@ login_manager.session_protection = "strong"
 csrf = CSRFProtect()
 
 
+@login_manager.unauthorized_handler
+def _unauthorized() -> Response:
+    """Send anonymous visitors to the login page with a *relative* ``next`` (never a host)."""
+    flash(login_manager.login_message, "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
 class ConsoleUser(UserMixin):
     """The logged-in operator (Flask-Login wrapper around :class:`operators.OperatorInfo`)."""
 
@@ -24,7 +32,14 @@ class ConsoleUser(UserMixin):
         self.role = info.role
 
 
+#: Session key holding when the session was opened (epoch seconds), checked against logouts.
+LOGIN_AT = "login_at"
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> ConsoleUser | None:
-    info = operators.get_operator(int(user_id))
+    login_at = session.get(LOGIN_AT)
+    if not isinstance(login_at, (int, float)) or not user_id.isdigit():
+        return None  # a cookie from before session versions, or tampered with: log in again
+    info = operators.session_operator(int(user_id), float(login_at))
     return ConsoleUser(info) if info is not None else None

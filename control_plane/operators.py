@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -19,11 +19,12 @@ from sqlalchemy.exc import IntegrityError
 from control_plane import audit_log
 from domain_services.shared.db import read_session, unit_of_work
 from domain_services.shared.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthorized
-from domain_services.shared.models import OPERATOR_ROLES, Operator
+from domain_services.shared.models import OPERATOR_ROLES, FlagAudit, Operator
 
 MIN_PASSWORD = 10
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=5)
+LOGOUT = "operator.logout"
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both paths cost one argon2 verify.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -119,6 +120,29 @@ def get_operator(operator_id: int) -> OperatorInfo | None:
     with read_session() as session:
         row = session.get(Operator, operator_id)
         return _info(row) if row is not None and row.active else None
+
+
+def session_operator(operator_id: int, login_at: float) -> OperatorInfo | None:
+    """The active operator of a session opened at ``login_at`` (epoch s), or None if revoked.
+
+    A logout revokes every session of that operator opened before it: the ``operator.logout``
+    audit row is the per-operator session version, so a cookie replayed after logout (from
+    any worker or process) no longer loads a user. Only audit rows newer than the session are
+    scanned (the ``at`` index), so the check stays cheap however long the trail grows.
+    """
+    opened = datetime.fromtimestamp(login_at, UTC)
+    with read_session() as session:
+        row = session.get(Operator, operator_id)
+        if row is None or not row.active:
+            return None
+        revoked = session.scalar(select(FlagAudit.id).where(
+            FlagAudit.at >= opened, FlagAudit.action == LOGOUT, FlagAudit.actor == row.username).limit(1))
+        return None if revoked is not None else _info(row)
+
+
+def logout(info: OperatorInfo, ip: str) -> None:
+    """End every session of ``info`` (audited as ``operator.logout``, which :func:`session_operator` reads)."""
+    audit_log.record(info.username, LOGOUT, after={"ip": ip})
 
 
 def find_by_username(username: str) -> OperatorInfo | None:
