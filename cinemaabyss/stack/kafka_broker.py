@@ -30,9 +30,10 @@ from cinemaabyss.stack.procs import (
 )
 from cinemaabyss.stack.sysenv import cache_dir
 from domain_services.shared import registry
+from domain_services.shared.dead_letters import DEAD_LETTER_TOPICS
 
 NAME = "kafka"
-TOPICS = registry.TOPICS
+TOPICS = registry.TOPICS + DEAD_LETTER_TOPICS  # each domain topic and its dead-letter topic
 PARTITIONS = 3
 START_TIMEOUT_S = 90
 HERE = Path(__file__).resolve().parent / "kafka"

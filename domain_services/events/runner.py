@@ -18,6 +18,7 @@ from aiohttp import web
 
 from domain_services.events.api import create_app
 from domain_services.events.consumers import GROUP, log_events
+from domain_services.shared import db
 from domain_services.shared.app_factory import configure_logging
 from domain_services.shared.consumer import run_consumer
 from domain_services.shared.event_types import TOPICS
@@ -31,6 +32,7 @@ def consumers_main() -> None:
     """Entry of the consumer process: the ``events-service`` group until SIGTERM."""
     settings = get_settings()
     configure_logging(settings)
+    db.bind(settings.database_url)  # consumer idempotency rows (processed_events)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

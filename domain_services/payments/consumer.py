@@ -12,6 +12,7 @@ import signal
 import threading
 
 from domain_services.payments import reactions
+from domain_services.shared import db
 from domain_services.shared.app_factory import configure_logging
 from domain_services.shared.consumer import Delivery, run_consumer
 from domain_services.shared.event_types import PAYMENT_TOPIC
@@ -28,6 +29,7 @@ def main() -> None:
     """Consume ``payment-events`` as ``payments-reactions`` until SIGTERM/SIGINT."""
     settings = get_settings()
     configure_logging(settings)
+    db.bind(settings.database_url)  # the reaction's unit of work
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -20,13 +20,15 @@ def make_envelope(
     *,
     event_id: str | None = None,
     timestamp: datetime | None = None,
+    sequence: int | None = None,
 ) -> dict[str, Any]:
-    """Build ``{id, type, action, timestamp, source, payload}``.
+    """Build ``{id, type, action, timestamp, source, payload}`` (+ ``sequence`` when given).
 
     ``event_type`` is the aggregate kind (``movie``, ``user``, ``payment``, ``subscription``),
-    ``action`` what happened to it (``created``, ``rated`` ...).
+    ``action`` what happened to it (``created``, ``rated`` ...). ``sequence`` numbers the
+    events of one aggregate (outbox events: 1, 2, 3 ... per topic and key, in commit order).
     """
-    return {
+    envelope: dict[str, Any] = {
         "id": event_id or str(uuid.uuid4()),
         "type": event_type,
         "action": action,
@@ -34,3 +36,16 @@ def make_envelope(
         "source": source,
         "payload": payload,
     }
+    if sequence is not None:
+        envelope["sequence"] = sequence
+    return envelope
+
+
+def is_stale(envelope: dict[str, Any], last_applied: int | None) -> bool:
+    """Whether ``envelope`` is older than (or the same as) the last update a consumer applied.
+
+    Consumers that keep the last applied ``sequence`` per aggregate call this to drop a late
+    or replayed update; an envelope without a sequence is never stale.
+    """
+    sequence = envelope.get("sequence")
+    return isinstance(sequence, int) and last_applied is not None and sequence <= last_applied

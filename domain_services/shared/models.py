@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Index, Integer, String, Text, func, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,11 +31,15 @@ class OutboxEvent(Base):
         # The relay scans only pending rows, oldest first; a partial index keeps that cheap
         # however many published rows accumulate.
         Index("ix_outbox_pending", "available_at", postgresql_where=text("published_at IS NULL")),
+        # The relay's per-key order check: is an earlier row of this key still pending?
+        Index("ix_outbox_pending_key", "topic", "key", "seq", postgresql_where=text("published_at IS NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     topic: Mapped[str] = mapped_column(String(100))
     key: Mapped[str] = mapped_column(String(200))
+    #: 1, 2, 3 ... per (topic, key) in commit order (``outbox_sequences``); also the envelope's ``sequence``.
+    seq: Mapped[int] = mapped_column(BigInteger)
     event_type: Mapped[str] = mapped_column(String(100))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

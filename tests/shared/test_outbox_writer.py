@@ -30,7 +30,7 @@ def test_create_writes_row_and_event_with_envelope(db_url):
         ).one()
         topic, event_id, envelope = event.topic, str(event.id), event.payload
     assert topic == "movie-events"
-    assert set(envelope) == {"id", "type", "action", "timestamp", "source", "payload"}
+    assert set(envelope) == {"id", "type", "action", "timestamp", "source", "payload", "sequence"}
     assert envelope["id"] == event_id
     assert (envelope["type"], envelope["action"]) == ("movie", "created")
     assert envelope["payload"]["title"] == title

@@ -40,9 +40,20 @@ class PrivateKafka:
         return self.broker.bootstrap
 
     def start(self) -> None:
-        """Start (or restart on the same data) and make sure the domain topics exist."""
+        """Start (or restart on the same data), make sure the topics exist and have leaders."""
+        from cinemaabyss.stack.kafka_broker import TOPICS
+
         self.broker.start()
         self.broker.ensure_topics()
+        self.wait_for_leaders(list(TOPICS))
+
+    def wait_for_leaders(self, topics: list[str], timeout: float = 60.0) -> None:
+        """Wait until every partition of ``topics`` answers an offset query (fresh topics need a moment)."""
+        from tests.events.kafka_read import high_watermarks
+        from tests.support.processes import wait_until
+
+        wait_until(lambda: all(high_watermarks(self.bootstrap, t) for t in topics), timeout=timeout, interval=0.3,
+                   message=f"partition leaders on {self.bootstrap}")
 
     def pid(self) -> int | None:
         return self.broker.pid_file.live_pid()
