@@ -42,5 +42,6 @@ PROCESSES: tuple[AppProcess, ...] = (
     AppProcess("console", "control_plane", 8090, "/login", "console_url"),
     AppProcess("worker", "worker", None, None),
     AppProcess("beat", "worker.beat", None, None),
+    AppProcess("payments-consumer", "domain_services.payments.consumer", None, None),  # payments-reactions
 )
 
