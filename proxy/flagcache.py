@@ -23,15 +23,13 @@ from typing import Any
 
 import psycopg
 
-from domain_services.shared.flags import FLAG_FIELDS, NOTIFY_CHANNEL, initial_flags
+from domain_services.shared.flag_contract import FLAG_FIELDS, NOTIFY_CHANNEL, SELECT_ALL, initial_flags
 from domain_services.shared.settings import Settings
 from proxy.routing import FLAGGED_DOMAINS, Flag, RoutingTable
 
 log = logging.getLogger(__name__)
 
-# Column names come from the constant FLAG_FIELDS.
-_COLUMNS = ", ".join(FLAG_FIELDS)
-SELECT_FLAGS = f"SELECT domain, {_COLUMNS}, extract(epoch FROM updated_at)::float8 FROM migration_flags"  # noqa: S608
+SELECT_FLAGS = SELECT_ALL
 #: libpq keepalives so a silently dead server is noticed within seconds.
 CONNECT_KWARGS: dict[str, Any] = {
     "autocommit": True, "connect_timeout": 3, "keepalives": 1, "keepalives_idle": 5,
@@ -52,7 +50,8 @@ def defaults_table(settings: Settings) -> RoutingTable:
 
 def build_table(settings: Settings, rows: list[tuple], *, version: int, source: str) -> RoutingTable:
     """A routing table from ``migration_flags`` rows, with defaults for missing domains."""
-    values = {d: {k: v for k, v in f.items() if k in FLAG_FIELDS} for d, f in initial_flags(settings).items()}
+    initial = initial_flags(settings.gradual_migration, settings.movies_migration_percent)
+    values = {d: {k: v for k, v in f.items() if k in FLAG_FIELDS} for d, f in initial.items()}
     stamps: dict[str, float | None] = {}
     for row in rows:
         domain = row[0]

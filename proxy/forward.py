@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from yarl import URL
 
+from proxy.retry import Failure
 from proxy.types import Headers, Inbound
 
 #: RFC 9110 §7.6.1 hop-by-hop headers (plus Proxy-* handled by prefix), never forwarded.
@@ -27,12 +28,82 @@ SMALL_BODY = 256 * 1024
 
 
 class UpstreamError(Exception):
-    """The upstream could not be reached or did not answer in time."""
+    """The upstream could not be reached, did not answer in time, or broke its answer.
 
-    def __init__(self, status: int, message: str) -> None:
+    ``failure`` says how far the request got (:class:`proxy.retry.Failure`), which decides
+    whether it may be replayed on the monolith.
+    """
+
+    def __init__(self, status: int, message: str, failure: Failure = Failure.MAY_HAVE_REACHED) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.failure = failure
+
+
+class ReplayableBody:
+    """A request body that can be sent a second time (to the monolith after a failed attempt).
+
+    Chunks are kept as the upstream client reads them, up to :data:`SMALL_BODY` bytes. The body
+    is replayable when it was never read (the connection was never made) or was read in full
+    within that limit; a larger body that was partly sent is not.
+    """
+
+    __slots__ = ("_chunks", "_data", "_done", "_size", "_source", "_started")
+
+    def __init__(self, source: AsyncIterator[bytes] | None = None, data: bytes | None = None) -> None:
+        self._source = source
+        self._data = data
+        self._chunks: list[bytes] | None = []
+        self._size = 0
+        self._started = False
+        self._done = False
+
+    @classmethod
+    async def read_all(cls, source: AsyncIterator[bytes] | None, limit: int = SMALL_BODY) -> ReplayableBody | None:
+        """The whole body buffered, or ``None`` when it exceeds ``limit`` bytes."""
+        chunks: list[bytes] = []
+        size = 0
+        if source is not None:
+            async for chunk in source:
+                size += len(chunk)
+                if size > limit:
+                    return None
+                chunks.append(chunk)
+        return cls(data=b"".join(chunks))
+
+    @property
+    def data(self) -> bytes | None:
+        """The buffered bytes when the whole body is in memory."""
+        if self._data is None and self._done and self._chunks is not None:
+            self._data = b"".join(self._chunks)
+        return self._data
+
+    @property
+    def replayable(self) -> bool:
+        """Whether :meth:`payload` can give the complete body again."""
+        return self.data is not None or not self._started
+
+    def payload(self) -> AsyncIterator[bytes] | bytes:
+        """What to hand the client session for one attempt."""
+        data = self.data
+        if data is not None:
+            return data
+        if self._started:
+            raise RuntimeError("request body partly sent and not buffered: cannot replay")
+        return self._tee()
+
+    async def _tee(self) -> AsyncIterator[bytes]:
+        self._started = True
+        async for chunk in self._source:
+            if self._chunks is not None:
+                self._size += len(chunk)
+                if self._size <= SMALL_BODY:
+                    self._chunks.append(chunk)
+                else:
+                    self._chunks = None
+            yield chunk
+        self._done = True
 
 
 def make_session(connect_timeout: float, read_timeout: float) -> aiohttp.ClientSession:
@@ -105,12 +176,21 @@ def client_headers(raw: tuple[tuple[bytes, bytes], ...]) -> Headers:
 
 
 async def send(session: aiohttp.ClientSession, method: str, url: str, headers: list[tuple[str, str]],
-               body: AsyncIterator[bytes] | None) -> aiohttp.ClientResponse:
-    """Send the request upstream; connection problems become :class:`UpstreamError` (502/504)."""
+               body: AsyncIterator[bytes] | bytes | None) -> aiohttp.ClientResponse:
+    """Send the request upstream; connection problems become :class:`UpstreamError` (502/504).
+
+    A failure to connect (refused, unreachable, DNS, TLS handshake, connect timeout) is
+    :attr:`Failure.NOT_SENT`: no connection existed, so no byte of the request was written.
+    Anything after the connection existed is :attr:`Failure.MAY_HAVE_REACHED`.
+    """
     try:
         # encoded=True: forward path and query byte for byte (no requoting by yarl).
         return await session.request(method, URL(url, encoded=True), headers=headers, data=body, allow_redirects=False,
                                      compress=None, chunked=None)
+    except aiohttp.ConnectionTimeoutError:
+        raise UpstreamError(504, "upstream connect timed out", Failure.NOT_SENT) from None
+    except aiohttp.ClientConnectorError as exc:
+        raise UpstreamError(502, f"upstream unavailable: {type(exc).__name__}", Failure.NOT_SENT) from None
     except TimeoutError:
         raise UpstreamError(504, "upstream timed out") from None
     except aiohttp.ClientError as exc:
@@ -126,7 +206,17 @@ async def read_small(response: aiohttp.ClientResponse) -> bytes | None:
         try:
             return await response.read()
         except TimeoutError:
-            raise UpstreamError(504, "upstream timed out") from None
+            raise UpstreamError(504, "upstream timed out", Failure.BODY_BROKEN) from None
         except aiohttp.ClientError as exc:
-            raise UpstreamError(502, f"upstream failed: {type(exc).__name__}") from None
+            raise UpstreamError(502, f"upstream failed: {type(exc).__name__}", Failure.BODY_BROKEN) from None
     return None
+
+
+async def first_chunk(response: aiohttp.ClientResponse) -> bytes:
+    """The first piece of a streamed body (``b""`` when empty); a break is :attr:`Failure.BODY_BROKEN`."""
+    try:
+        return await response.content.readany()
+    except TimeoutError:
+        raise UpstreamError(504, "upstream timed out", Failure.BODY_BROKEN) from None
+    except aiohttp.ClientError as exc:
+        raise UpstreamError(502, f"upstream failed: {type(exc).__name__}", Failure.BODY_BROKEN) from None

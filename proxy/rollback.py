@@ -1,16 +1,23 @@
-"""Sliding-window error rates per domain and backend, and the automatic rollback they trigger.
+"""Sliding-window error rates, consecutive-failure streaks and the automatic rollback they trigger.
 
 Each (domain, backend) keeps ten one-second buckets of (attempts, errors). An error is a
 connect error, a timeout or a 5xx from that backend — counted even when the monolith then
-served the request through fallback. When the service's error rate over the window reaches
-the flag's ``rollback_error_rate`` with at least ``rollback_min_requests`` attempts (and
-``auto_rollback`` is on), the proxy:
+served the request through fallback. Two rules trip a rollback of a domain whose flag has
+``auto_rollback`` on:
+
+* the service's error rate over the window reaches ``rollback_error_rate`` with at least
+  ``rollback_min_requests`` attempts (a flaky service);
+* ``rollback_consecutive`` service attempts in a row failed (a dead one; see
+  :mod:`proxy.failures`) — this trips within milliseconds of a crash at any traffic level.
+
+Then the proxy:
 
 1. swaps its own table to ``mode=monolith`` at once (no round trip before it stops sending);
-2. in one transaction locks the flag row, sets ``mode='monolith'``, writes a ``flag_audit``
-   row (action ``flag.auto_rollback``, actor ``proxy:<host>:<pid>``, reason
-   ``auto-rollback: …``) and ``pg_notify``s every other proxy. A proxy that finds the row
-   already at ``monolith`` writes nothing, so racing proxies record one rollback.
+2. runs the flag contract's change protocol (:mod:`domain_services.shared.flag_contract`) over
+   psycopg: locks the flag row, sets ``mode='monolith'``, writes a ``flag_audit`` row (action
+   ``flag.auto_rollback``, actor ``proxy:<host>:<pid>``, reason ``auto-rollback: …``) and
+   ``pg_notify``s every other proxy, in one transaction. A proxy that finds the row already at
+   ``monolith`` writes nothing, so racing proxies record one rollback.
 """
 
 from __future__ import annotations
@@ -23,9 +30,9 @@ import os
 import socket
 
 import psycopg
-from psycopg.types.json import Jsonb
 
-from domain_services.shared.flags import FLAG_FIELDS, NOTIFY_CHANNEL
+from domain_services.shared import flag_contract as contract
+from proxy.failures import ConsecutiveFailures
 from proxy.flagcache import CONNECT_KWARGS, FlagCache
 from proxy.metrics import ROLLBACKS
 from proxy.routing import Flag
@@ -81,6 +88,7 @@ class AutoRollback:
     def __init__(self, cache: FlagCache) -> None:
         self.cache = cache
         self.windows: dict[tuple[str, str], ErrorWindow] = {}
+        self.streaks = ConsecutiveFailures()
         self._running: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
 
@@ -90,22 +98,28 @@ class AutoRollback:
         if window is None:
             window = self.windows[(domain, backend)] = ErrorWindow()
         window.add(now, error)
-        if not error or backend != "service" or flag is None:
+        if backend != "service":
+            return
+        streak = self.streaks.record(domain, error)
+        if not error or flag is None:
             return
         if not flag.auto_rollback or flag.mode == "monolith" or domain in self._running:
             return
+        if self.streaks.tripped(domain, flag.rollback_consecutive):
+            self.trigger(flag, f"auto-rollback: {streak} consecutive service failures")
+            return
         total, errors = window.counts(now)
         if total >= flag.rollback_min_requests and errors / total >= flag.rollback_error_rate:
-            self.trigger(flag, total, errors)
+            self.trigger(flag, f"auto-rollback: error rate {errors / total:.2f} over {total} requests")
 
-    def trigger(self, flag: Flag, total: int, errors: int) -> None:
+    def trigger(self, flag: Flag, reason: str) -> None:
         """Roll ``flag.domain`` back locally now and in the database in the background."""
         domain = flag.domain
         self._running.add(domain)
         self.cache.replace_flag(dataclasses.replace(flag, mode="monolith"), "local-rollback")
         self.windows.pop((domain, "service"), None)
+        self.streaks.clear(domain)
         ROLLBACKS.labels(domain).inc()
-        reason = f"auto-rollback: error rate {errors / total:.2f} over {total} requests"
         log.warning("%s: %s", domain, reason)
         task = asyncio.create_task(self._persist(flag, reason))
         self._tasks.add(task)
@@ -127,28 +141,18 @@ class AutoRollback:
 
 
 async def persist_rollback(url: str, flag: Flag, actor: str, reason: str) -> bool:
-    """Set the domain to monolith with an audit row and NOTIFY, in one transaction.
+    """Set the domain to monolith with an audit row and NOTIFY, in one transaction (flag contract).
 
     Returns ``False`` when the row was already at ``monolith`` (another proxy was first).
     """
-    cols = ", ".join(FLAG_FIELDS)
-    initial = [getattr(flag, name) for name in FLAG_FIELDS]
-    # Column names below come from the constant FLAG_FIELDS; every value is a bound parameter.
-    insert_sql = (f"INSERT INTO migration_flags (domain, {cols}) VALUES (%s{', %s' * len(FLAG_FIELDS)}) "  # noqa: S608
-                  "ON CONFLICT (domain) DO NOTHING")
-    select_sql = f"SELECT {cols} FROM migration_flags WHERE domain = %s FOR UPDATE"  # noqa: S608
+    initial = {name: getattr(flag, name) for name in contract.FLAG_FIELDS}
+    steps = contract.change_steps(flag.domain, {"mode": "monolith"}, actor, initial=initial,
+                                  action=contract.ACTION_AUTO_ROLLBACK, reason=reason,
+                                  skip=lambda before: before["mode"] == "monolith")
     connect = psycopg.AsyncConnection.connect(url, **{**CONNECT_KWARGS, "autocommit": False})
     async with await connect as conn, conn.transaction():
-        await conn.execute(insert_sql, [flag.domain, *initial])
-        cur = await conn.execute(select_sql, [flag.domain])
-        before = dict(zip(FLAG_FIELDS, await cur.fetchone(), strict=True))
-        if before["mode"] == "monolith":
-            return False
-        after = {**before, "mode": "monolith"}
-        await conn.execute("UPDATE migration_flags SET mode = 'monolith', updated_at = now(), updated_by = %s "
-                           "WHERE domain = %s", [actor, flag.domain])
-        await conn.execute("INSERT INTO flag_audit (actor, action, domain, before, after, reason) "
-                           "VALUES (%s, 'flag.auto_rollback', %s, %s, %s, %s)",
-                           [actor, flag.domain, Jsonb(before), Jsonb(after), reason])
-        await conn.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, flag.domain])
-    return True
+        async def execute(sql: str, params) -> tuple | None:
+            cur = await conn.execute(sql, params)
+            return await cur.fetchone() if cur.description else None
+        after = await contract.run_async(steps, execute)
+    return after is not None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from domain_services.shared import registry
+from domain_services.shared.flag_contract import FLAG_DEFAULTS
 from proxy.bucketing import in_service
 
 FLAGGED_DOMAINS = registry.FLAGGED
@@ -30,17 +31,21 @@ def route_of(path: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Flag:
-    """One domain's routing flag (a row of ``migration_flags`` or its defaults)."""
+    """One domain's routing flag (a row of ``migration_flags`` or its defaults).
+
+    Field defaults are the contract's (:data:`~domain_services.shared.flag_contract.FLAG_DEFAULTS`).
+    """
 
     domain: str
-    mode: str = "monolith"
-    percent: int = 0
-    sticky_key: str = "user"
-    fallback: bool = True
-    auto_rollback: bool = True
-    rollback_error_rate: float = 0.5
-    rollback_min_requests: int = 20
-    shadow_percent: int = 0
+    mode: str = FLAG_DEFAULTS["mode"]
+    percent: int = FLAG_DEFAULTS["percent"]
+    sticky_key: str = FLAG_DEFAULTS["sticky_key"]
+    fallback: bool = FLAG_DEFAULTS["fallback"]
+    auto_rollback: bool = FLAG_DEFAULTS["auto_rollback"]
+    rollback_error_rate: float = FLAG_DEFAULTS["rollback_error_rate"]
+    rollback_min_requests: int = FLAG_DEFAULTS["rollback_min_requests"]
+    shadow_percent: int = FLAG_DEFAULTS["shadow_percent"]
+    rollback_consecutive: int = FLAG_DEFAULTS["rollback_consecutive"]
     updated_at: float | None = None
 
     def wants_service(self, user_id: str | None, header_id: str | None, client: str) -> bool:
@@ -63,13 +68,7 @@ class Flag:
 
     def as_dict(self) -> dict[str, Any]:
         """The flag as JSON-ready data (health document)."""
-        return {
-            "mode": self.mode, "percent": self.percent, "sticky_key": self.sticky_key,
-            "fallback": self.fallback, "auto_rollback": self.auto_rollback,
-            "rollback_error_rate": self.rollback_error_rate,
-            "rollback_min_requests": self.rollback_min_requests, "shadow_percent": self.shadow_percent,
-            "updated_at": self.updated_at,
-        }
+        return {**{name: getattr(self, name) for name in FLAG_DEFAULTS}, "updated_at": self.updated_at}
 
 
 @dataclass(frozen=True, slots=True)

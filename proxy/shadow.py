@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 
 import aiohttp
 from yarl import URL
 
-from proxy.metrics import SHADOW
+from domain_services.shared.rollout_gates import shadow_field
+from proxy.metrics import SHADOW, Recorder
 
 log = logging.getLogger(__name__)
 MAX_INFLIGHT = 64
@@ -24,8 +26,9 @@ MAX_INFLIGHT = 64
 class Shadower:
     """Runs mirrored GETs in the background, bounded by :data:`MAX_INFLIGHT`."""
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
+    def __init__(self, session: aiohttp.ClientSession, recorder: Recorder | None = None) -> None:
         self.session = session
+        self.recorder = recorder
         self._tasks: set[asyncio.Task] = set()
 
     def mirror(self, domain: str, url: str, headers: list[tuple[str, str]], status: int, body: bytes) -> None:
@@ -43,10 +46,15 @@ class Shadower:
                 body = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.debug("shadow request to %s failed: %s", url, exc)
-            SHADOW.labels(domain, "error").inc()
+            self._count(domain, "error")
             return
         same = response.status == status and hashlib.sha256(body).digest() == digest
-        SHADOW.labels(domain, "match" if same else "mismatch").inc()
+        self._count(domain, "match" if same else "mismatch")
+
+    def _count(self, domain: str, result: str) -> None:
+        SHADOW.labels(domain, result).inc()
+        if self.recorder is not None:
+            self.recorder.count(int(time.time()), shadow_field(domain, result))
 
     async def stop(self) -> None:
         """Cancel mirrored requests still running."""

@@ -1,9 +1,9 @@
 """Strangler flags: read, validate, change (with audit row and NOTIFY) and roll back.
 
-Synchronous functions over SQLAlchemy used by the console and the CLI. The proxy never calls
-these on its hot path: it loads the table with psycopg at start-up and on every
-``NOTIFY migration_flags`` (see ``proxy/flagcache.py``); it shares :func:`initial_flags`,
-:data:`FLAG_FIELDS` and :func:`validate_changes` from here so both sides agree on defaults.
+Synchronous functions used by the console, the CLI and the rollout runner. The protocol
+itself (columns, defaults, channel, SQL) lives in :mod:`domain_services.shared.flag_contract`,
+which the gateway runs too (over psycopg, without the ORM); this module adds input
+validation and runs the protocol on a SQLAlchemy connection.
 
 A change writes the flag row, a ``flag_audit`` row and ``pg_notify('migration_flags',
 '<domain>')`` in one transaction, so the notification is delivered exactly when (and only if)
@@ -15,43 +15,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain_services.shared import flag_contract as contract
 from domain_services.shared.db import read_session, unit_of_work
 from domain_services.shared.errors import InvalidInput
-from domain_services.shared.models import FLAG_DOMAINS, FLAG_MODES, FlagAudit, MigrationFlag
+from domain_services.shared.flag_contract import (
+    FLAG_DEFAULTS,
+    FLAG_DOMAINS,
+    FLAG_FIELDS,
+    FLAG_MODES,
+    NOTIFY_CHANNEL,
+    STICKY_KEYS,
+)
+from domain_services.shared.models import FlagAudit
 from domain_services.shared.settings import Settings, get_settings
 
-NOTIFY_CHANNEL = "migration_flags"
-STICKY_KEYS = ("user", "header", "client", "none")
-
-#: Every routing field of a flag and its default (the row's server defaults).
-FLAG_DEFAULTS: dict[str, Any] = {
-    "mode": "monolith",
-    "percent": 0,
-    "sticky_key": "user",
-    "fallback": True,
-    "auto_rollback": True,
-    "rollback_error_rate": 0.5,
-    "rollback_min_requests": 20,
-    "shadow_percent": 0,
-}
-FLAG_FIELDS: tuple[str, ...] = tuple(FLAG_DEFAULTS)
+__all__ = ["FLAG_DEFAULTS", "FLAG_FIELDS", "NOTIFY_CHANNEL", "STICKY_KEYS", "flag_history", "get_flag",
+           "initial_flags", "list_flags", "rollback", "set_flag", "validate_changes", "validate_domain"]
 
 
 def initial_flags(settings: Settings) -> dict[str, dict[str, Any]]:
-    """Per-domain flag values used while a domain has no row yet.
-
-    ``GRADUAL_MIGRATION`` / ``MOVIES_MIGRATION_PERCENT`` (legacy deployment variables) seed the
-    movies flag: gradual mode at that percent when the former is true.
-    """
-    flags = {domain: {"domain": domain, **FLAG_DEFAULTS} for domain in FLAG_DOMAINS}
-    if settings.gradual_migration:
-        flags["movies"]["mode"] = "gradual"
-        flags["movies"]["percent"] = max(0, min(100, int(settings.movies_migration_percent)))
-    return flags
+    """Per-domain flag values used while a domain has no row yet (see :func:`flag_contract.initial_flags`)."""
+    return contract.initial_flags(settings.gradual_migration, settings.movies_migration_percent)
 
 
 def _int_in(name: str, value: Any, low: int, high: int | None) -> int:
@@ -102,6 +89,7 @@ _VALIDATORS = {
     "rollback_error_rate": _rate,
     "rollback_min_requests": lambda v: _int_in("rollback_min_requests", v, 1, None),
     "shadow_percent": lambda v: _int_in("shadow_percent", v, 0, 100),
+    "rollback_consecutive": lambda v: _int_in("rollback_consecutive", v, 1, None),
 }
 
 
@@ -120,24 +108,26 @@ def validate_changes(changes: dict[str, Any]) -> dict[str, Any]:
     return {name: _VALIDATORS[name](value) for name, value in changes.items()}
 
 
-def _as_dict(row: MigrationFlag) -> dict[str, Any]:
-    flag: dict[str, Any] = {"domain": row.domain}
-    flag.update({name: getattr(row, name) for name in FLAG_FIELDS})
-    flag["updated_at"] = row.updated_at.isoformat() if isinstance(row.updated_at, datetime) else None
-    flag["updated_by"] = row.updated_by
-    flag["persisted"] = True
-    return flag
+def _public(flag: dict[str, Any]) -> dict[str, Any]:
+    """A flag row as the console/CLI show it (ISO timestamp, ``persisted``)."""
+    stamp = flag.get("updated_at")
+    return {**flag, "updated_at": stamp.isoformat() if isinstance(stamp, datetime) else None, "persisted": True}
 
 
 def _default(domain: str, settings: Settings) -> dict[str, Any]:
     return {**initial_flags(settings)[domain], "updated_at": None, "updated_by": None, "persisted": False}
 
 
+def _rows(session: Session) -> dict[str, dict[str, Any]]:
+    result = session.connection().exec_driver_sql(contract.SELECT_ALL_ROWS)
+    return {row[0]: _public(contract.row_to_flag(row[0], row[1:])) for row in result}
+
+
 def list_flags(*, url: str | None = None, settings: Settings | None = None) -> list[dict[str, Any]]:
     """One flag per domain (movies, users, payments); defaults where no row exists yet."""
     settings = settings or get_settings()
     with read_session(url) as session:
-        rows = {row.domain: _as_dict(row) for row in session.scalars(select(MigrationFlag))}
+        rows = _rows(session)
     return [rows[d] if d in rows else _default(d, settings) for d in FLAG_DOMAINS]
 
 
@@ -146,25 +136,22 @@ def get_flag(domain: str, *, url: str | None = None, settings: Settings | None =
     validate_domain(domain)
     settings = settings or get_settings()
     with read_session(url) as session:
-        row = session.get(MigrationFlag, domain)
-        return _as_dict(row) if row is not None else _default(domain, settings)
+        row = session.connection().exec_driver_sql(contract.SELECT_ONE, {"domain": domain}).fetchone()
+    return _public(contract.row_to_flag(domain, row)) if row is not None else _default(domain, settings)
 
 
-def _lock_row(session: Session, domain: str, settings: Settings) -> MigrationFlag:
-    """The flag row of ``domain``, created from the initial values if absent, locked for update."""
-    initial = {k: v for k, v in initial_flags(settings)[domain].items() if k in FLAG_FIELDS}
-    session.execute(
-        insert(MigrationFlag).values(domain=domain, **initial).on_conflict_do_nothing(index_elements=["domain"])
-    )
-    return session.scalars(select(MigrationFlag).where(MigrationFlag.domain == domain).with_for_update()).one()
+def _execute(session: Session):
+    """``execute(sql, params) -> first row`` over the session's connection (psycopg underneath)."""
+    conn = session.connection()
 
-
-def _routing(flag: dict[str, Any]) -> dict[str, Any]:
-    return {name: flag[name] for name in FLAG_FIELDS}
+    def execute(sql: str, params: Any) -> tuple | None:
+        result = conn.exec_driver_sql(sql, dict(params))
+        return tuple(result.fetchone()) if result.returns_rows else None
+    return execute
 
 
 def set_flag(domain: str, changes: dict[str, Any], actor: str, reason: str | None = None, *,
-             action: str = "flag.changed", url: str | None = None,
+             action: str = contract.ACTION_CHANGED, url: str | None = None,
              settings: Settings | None = None) -> dict[str, Any]:
     """Apply ``changes`` to ``domain``'s flag, audit it and notify every proxy; returns the new flag.
 
@@ -174,27 +161,18 @@ def set_flag(domain: str, changes: dict[str, Any], actor: str, reason: str | Non
     validate_domain(domain)
     clean = validate_changes(changes)
     settings = settings or get_settings()
+    steps = contract.change_steps(domain, clean, actor, initial=initial_flags(settings)[domain], action=action,
+                                  reason=reason)
     with unit_of_work(url) as uow:
-        session = uow.session
-        row = _lock_row(session, domain, settings)
-        before = _routing(_as_dict(row))
-        for name, value in clean.items():
-            setattr(row, name, value)
-        row.updated_at = func.now()
-        row.updated_by = actor[:100]
-        session.flush()
-        session.refresh(row)
-        after = _as_dict(row)
-        session.add(FlagAudit(actor=actor[:100], action=action, domain=domain, before=before,
-                              after=_routing(after), reason=reason))
-        session.execute(text("SELECT pg_notify(:channel, :domain)"), {"channel": NOTIFY_CHANNEL, "domain": domain})
-    return after
+        after = contract.run_sync(steps, _execute(uow.session))
+    return _public(after)
 
 
 def rollback(domain: str, actor: str, reason: str = "manual rollback", *, url: str | None = None,
              settings: Settings | None = None) -> dict[str, Any]:
     """Send all of ``domain``'s traffic back to the monolith (mode monolith, percent 0)."""
-    return set_flag(domain, {"mode": "monolith", "percent": 0}, actor, reason, url=url, settings=settings)
+    return set_flag(domain, contract.ROLLBACK_CHANGES, actor, reason, action=contract.ACTION_ROLLBACK, url=url,
+                    settings=settings)
 
 
 def flag_history(domain: str | None = None, limit: int = 50, *, url: str | None = None) -> list[dict[str, Any]]:
