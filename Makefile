@@ -7,7 +7,13 @@ CLI   := $(VENV)/cinemaabyss
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help up down status logs test lint bench clean bootstrap
+# Tests that need no PostgreSQL, Redis or Kafka: `make test-fast` runs them alone (with the
+# service URLs pointed at closed ports, so a test that reaches for a service fails at once).
+FAST_TESTS := tests/unit
+NO_SERVICES := DATABASE_URL=postgresql+psycopg://nobody@127.0.0.1:9/none REDIS_URL=redis://127.0.0.1:9/0 \
+	KAFKA_BROKERS=127.0.0.1:9
+
+.PHONY: help up down status logs test test-fast lint bench clean bootstrap
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,14 +34,25 @@ status: ## show each service's state and address
 logs: ## follow all logs under .run/logs (or: make logs LOGS="kafka monolith")
 	@$(CLI) stack logs -f $(LOGS)
 
-test: ## bootstrap for tests, start PostgreSQL/Redis/Kafka, run pytest (PYTEST_ARGS=...)
+test: ## fast tests first, then start PostgreSQL/Redis/Kafka and run the rest (PYTEST_ARGS=... runs only those)
 	@scripts/bootstrap.sh --test
+ifeq ($(strip $(PYTEST_ARGS)),)
+	$(NO_SERVICES) $(VENV)/pytest -q $(FAST_TESTS)
+	@$(CLI) stack infra-up
+	$(VENV)/pytest --ignore=$(FAST_TESTS)
+else
 	@$(CLI) stack infra-up
 	$(VENV)/pytest $(PYTEST_ARGS)
+endif
 
-lint: ## ruff check
+test-fast: ## only the tests that need no services (seconds)
+	@scripts/bootstrap.sh
+	$(NO_SERVICES) $(VENV)/pytest -q $(FAST_TESTS)
+
+lint: ## ruff check and the import-layering contracts (setup.cfg [importlinter])
 	@scripts/bootstrap.sh
 	$(VENV)/ruff check .
+	$(VENV)/lint-imports
 
 bench: ## run the benchmarks in bench/
 	@scripts/bootstrap.sh

@@ -103,7 +103,9 @@ def main() -> None:
         print(f"inserted {MOVIES:,} movies (+{2 * MOVIES:,} genres) in {_fill(url):.1f} s")
 
         from control_plane import create_app, operators
+        from domain_services.shared.db import bind
 
+        bind(url)  # this process is the bench's composition root
         info = operators.create_operator("bench-editor", "editor", "bench-password-123")
         app = create_app(load_settings(database_url=url, secret_key="bench"))  # noqa: S106 (throw-away key)
         client = app.test_client()
@@ -128,9 +130,9 @@ def main() -> None:
         verdict = "OK" if worst <= TARGET_MS else "OVER TARGET"
         print(f"worst median {worst:.1f} ms vs target {TARGET_MS:.0f} ms → ratio {worst / TARGET_MS:.2f} ({verdict})")
     finally:
-        from domain_services.shared.db import get_engine
+        from domain_services.shared.db import dispose_engines
 
-        get_engine.cache_clear()
+        dispose_engines()
         _drop_database(base_url, url)
 
 

@@ -11,6 +11,9 @@ import importlib
 
 import click
 
+from domain_services.shared.db import bind
+from domain_services.shared.settings import get_settings
+
 COMMAND_MODULES = [
     "cinemaabyss.commands.db",
     "cinemaabyss.commands.stack",
@@ -23,7 +26,8 @@ COMMAND_MODULES = [
 
 @click.group(help="CinemaAbyss operations: database, stack, operators, flags.")
 def main() -> None:
-    """Top-level command group."""
+    """Top-level command group: the CLI's composition root binds the configured database."""
+    bind(get_settings().database_url)
 
 
 for _name in COMMAND_MODULES:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import scoped_session
 from werkzeug.exceptions import HTTPException
 
+from domain_services.shared.db import bind as bind_database
 from domain_services.shared.db import get_session_factory
 from domain_services.shared.settings import PROJECT_ROOT, Settings, get_settings
 
@@ -48,10 +49,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (auth.bp, dashboard.bp, strangler.bp, audit.bp, kafka_viewer.bp, events_stream.bp):
         app.register_blueprint(blueprint)
 
+    bind_database(settings.database_url)  # audit, operators and flags open sessions on it
     session = scoped_session(get_session_factory(settings.database_url))
     admin_views.init_admin(app, session, csp_nonce=security.csp_nonce)
     app.teardown_appcontext(lambda _exc: session.remove())
     app.jinja_env.globals["can"] = can
+    app.jinja_env.globals["record_url"] = admin_views.record_url
     _register_error_pages(app)
     app.add_url_rule("/favicon.ico", "favicon", _favicon)
     return app

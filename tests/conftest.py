@@ -4,8 +4,9 @@ Tests run against a separate database (the configured database name + ``_test``)
 to head and seeded once per session. ``make test`` starts the infrastructure first; when run
 as plain ``pytest`` the session fails fast with the command to run if it is not up.
 
-Before any project module reads settings, ``DATABASE_URL`` is pointed at the test database so
-every code path (services, subprocesses started by tests) uses it.
+The session is the tests' composition root: :func:`pytest_configure` binds this process's
+database to the test database and exports ``DATABASE_URL`` for the processes the tests start
+(they inherit the environment). Fixtures hand settings to app factories explicitly.
 """
 
 from __future__ import annotations
@@ -15,18 +16,23 @@ import os
 import pytest
 from sqlalchemy.engine import make_url
 
+from domain_services.shared import db
 from domain_services.shared.settings import load_settings
 
 
-def _test_database_url() -> str:
-    url = make_url(load_settings().database_url)
+def as_test_database(database_url: str) -> str:
+    """``database_url`` with ``_test`` appended to its database name (once)."""
+    url = make_url(database_url)
     if not url.database.endswith("_test"):
         url = url.set(database=f"{url.database}_test")
     return url.render_as_string(hide_password=False)
 
 
-TEST_DATABASE_URL = _test_database_url()
-os.environ["DATABASE_URL"] = TEST_DATABASE_URL  # inherited by processes the tests start
+def pytest_configure(config: pytest.Config) -> None:
+    """Point this session — in-process code and every process it starts — at the test database."""
+    url = as_test_database(load_settings().database_url)
+    os.environ["DATABASE_URL"] = url  # inherited by the processes the tests start
+    db.bind(url)
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +73,7 @@ def monolith_app(db_url):
     """The monolith Flask app bound to the test database."""
     from domain_services.monolith.app import create_app
 
-    app = create_app()
+    app = create_app(load_settings())
     app.testing = True
     return app
 

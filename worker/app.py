@@ -11,6 +11,7 @@ import logging
 from celery import Celery
 from celery.signals import after_setup_logger
 
+from domain_services.shared import db
 from domain_services.shared.settings import Settings, get_settings
 
 RELAY_TASK = "worker.relay_outbox"
@@ -25,6 +26,7 @@ app = Celery("worker", include=["worker.tasks"])
 def configure(settings: Settings | None = None) -> Celery:
     """Point the app at ``settings.redis_url`` and install the schedule; returns the app."""
     settings = settings or get_settings()
+    db.bind(settings.database_url)  # the relay's engine (worker/tasks.py) uses this database
     app.conf.update(
         broker_url=settings.redis_url,
         broker_connection_retry_on_startup=True,

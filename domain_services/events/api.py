@@ -20,7 +20,7 @@ from domain_services.events.schemas import PARSERS, SOURCE
 from domain_services.shared.envelope import make_envelope
 from domain_services.shared.errors import DomainError, InvalidInput
 from domain_services.shared.kafka import PublishError
-from domain_services.shared.settings import Settings, get_settings
+from domain_services.shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +88,9 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return error("internal error", 500)
 
 
-def create_app(settings: Settings | None = None, publisher: AsyncPublisher | None = None) -> web.Application:
-    """The events API; the producer is created on start-up (inside the serving process)."""
-    settings = settings or get_settings()
+def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> web.Application:
+    """The events API for ``settings`` (from the composition root, ``runner.main``); the producer
+    is created on start-up (inside the serving process)."""
     app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
 
     async def open_publisher(app: web.Application) -> None:

@@ -18,7 +18,7 @@ DEFAULT_PORT = 8080
 HEALTH_PATH = "/health"
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings) -> Flask:
     """The monolith app: every domain plus ``GET /health`` and ``GET /openapi.json`` (the union)."""
     app = build("monolith", [movies, users, payments], settings=settings, health_paths=[HEALTH_PATH])
     openapi.install(

@@ -14,7 +14,7 @@ DEFAULT_PORT = 8081
 HEALTH_PATH = "/api/movies/health"
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings) -> Flask:
     """The movies service app: movies plus the health route and ``GET /openapi.json``."""
     app = build("movies", [blueprint], settings=settings, health_paths=[HEALTH_PATH])
     openapi.install(app, "CinemaAbyss movies service", [FRAGMENT, openapi.health_fragment(HEALTH_PATH)])

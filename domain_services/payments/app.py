@@ -14,7 +14,7 @@ DEFAULT_PORT = 8084
 HEALTH_PATH = "/api/payments/health"
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings) -> Flask:
     """The payments service app: payments and subscriptions plus the health route and ``GET /openapi.json``."""
     app = build("payments", [blueprint], settings=settings, health_paths=[HEALTH_PATH])
     openapi.install(app, "CinemaAbyss payments service", [FRAGMENT, openapi.health_fragment(HEALTH_PATH)])

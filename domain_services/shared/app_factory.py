@@ -11,9 +11,9 @@ from collections.abc import Iterable
 
 from flask import Blueprint, Flask, jsonify
 
-from domain_services.shared import relay_nudge
+from domain_services.shared import db, relay_nudge
 from domain_services.shared.http import register_error_handlers
-from domain_services.shared.settings import Settings, get_settings
+from domain_services.shared.settings import Settings
 
 
 def configure_logging(settings: Settings) -> None:
@@ -28,14 +28,17 @@ def create_app(
     name: str,
     blueprints: Iterable[Blueprint],
     *,
-    settings: Settings | None = None,
+    settings: Settings,
     health_paths: Iterable[str] = (),
 ) -> Flask:
     """Build a JSON API app serving ``blueprints`` with the shared error mapping.
 
-    ``health_paths`` each answer ``{"status": true}`` (the services' contract).
+    ``settings`` come from the composition root (``server.serve`` or a test); the app reads
+    them from ``app.config["SETTINGS"]`` and binds its process's database to
+    ``settings.database_url``. ``health_paths`` each answer ``{"status": true}`` (the
+    services' contract).
     """
-    settings = settings or get_settings()
+    db.bind(settings.database_url)
     app = Flask(name)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["SETTINGS"] = settings

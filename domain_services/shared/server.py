@@ -8,12 +8,13 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from domain_services.shared.app_factory import configure_logging
-from domain_services.shared.settings import get_settings
+from domain_services.shared.settings import Settings, get_settings
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, app_factory: Callable[[], Any], options: dict[str, Any]) -> None:
+    def __init__(self, app_factory: Callable[[Settings], Any], settings: Settings, options: dict[str, Any]) -> None:
         self._factory = app_factory
+        self._settings = settings
         self._options = options
         super().__init__()
 
@@ -22,14 +23,16 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return self._factory()
+        return self._factory(self._settings)
 
 
-def serve(app_factory: Callable[[], Any], default_port: int, *, post_fork: Callable[..., None] | None = None) -> None:
-    """Serve the app from ``app_factory`` on ``PORT`` (or ``default_port``) until terminated.
+def serve(app_factory: Callable[[Settings], Any], default_port: int, *,
+          post_fork: Callable[..., None] | None = None) -> None:
+    """Serve ``app_factory(settings)`` on ``PORT`` (or ``default_port``) until terminated.
 
-    The factory runs in each worker after the fork, so no connection is shared across
-    processes.
+    This is the composition root of every Flask process: it reads the settings once and hands
+    them to the factory. The factory runs in each worker after the fork, so no connection is
+    shared across processes.
     """
     settings = get_settings()
     configure_logging(settings)
@@ -50,4 +53,4 @@ def serve(app_factory: Callable[[], Any], default_port: int, *, post_fork: Calla
     }
     if post_fork is not None:
         options["post_fork"] = post_fork
-    _Gunicorn(app_factory, options).run()
+    _Gunicorn(app_factory, settings, options).run()

@@ -7,7 +7,7 @@ from flask.blueprints import BlueprintSetupState
 
 from domain_services.shared.http import created, json_body
 from domain_services.shared.pagination import parse_id, parse_page
-from domain_services.shared.settings import Settings, get_settings
+from domain_services.shared.settings import Settings
 from domain_services.shared.tokens import load_or_create_keys
 from domain_services.shared.validation import query_text
 from domain_services.users import auth, services
@@ -20,7 +20,7 @@ EXTENSION = "cinemaabyss.users"
 @blueprint.record_once
 def _install(state: BlueprintSetupState) -> None:
     """On registration: load (or generate, on first start) the signing keys; build the throttle."""
-    settings: Settings = state.app.config.get("SETTINGS") or get_settings()
+    settings: Settings = state.app.config["SETTINGS"]  # set by the app factory from its root
     private_pem, public_pem = load_or_create_keys(settings)
     state.app.extensions[EXTENSION] = (
         auth.TokenSigner(private_pem, public_pem, settings.jwt_ttl_seconds),

@@ -14,7 +14,7 @@ DEFAULT_PORT = 8083
 HEALTH_PATH = "/api/users/health"
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings) -> Flask:
     """The users service app: users plus the health route and ``GET /openapi.json``."""
     app = build("users", [blueprint], settings=settings, health_paths=[HEALTH_PATH])
     openapi.install(app, "CinemaAbyss users service", [FRAGMENT, openapi.health_fragment(HEALTH_PATH)])

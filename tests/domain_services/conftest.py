@@ -21,10 +21,10 @@ def unique(prefix: str = "t") -> str:
 
 
 @pytest.fixture(scope="session")
-def apps(db_url):
+def apps(db_url, settings):
     """One app per deployment, built once: ``{"monolith": app, "movies": app, ...}``."""
-    built = {"monolith": monolith_app()}
-    built.update({name: factory() for name, factory in SERVICE_FACTORIES.items()})
+    built = {"monolith": monolith_app(settings)}
+    built.update({name: factory(settings) for name, factory in SERVICE_FACTORIES.items()})
     for app in built.values():
         app.testing = True
     return built
