@@ -20,6 +20,7 @@ from flask_admin.form import BaseForm
 from flask_admin.menu import MenuLink
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy.orm import scoped_session
 from wtforms import PasswordField, StringField
 
@@ -34,6 +35,33 @@ from domain_services.shared.errors import DomainError, InvalidInput
 from domain_services.shared.models import OPERATOR_ROLES, Operator
 from domain_services.users import services as users
 from domain_services.users.models import User
+
+#: Event/record kind → (admin endpoint, permission needed to open it).
+RECORD_VIEWS: dict[str, tuple[str, str]] = {
+    "movie": ("movies", "catalogue"), "user": ("users", "accounts"),
+    "payment": ("payments", "accounts"), "subscription": ("subscriptions", "accounts"),
+}
+
+
+def record_url(message: Any) -> str | None:
+    """The catalogue page of the record an event is about (its type and key), if the operator may open it."""
+    kind = message.parsed.get("type") if isinstance(message.parsed, dict) else None
+    key = message.key or ""
+    if kind not in RECORD_VIEWS or not key.isascii() or not key.isdigit():
+        return None
+    endpoint, permission = RECORD_VIEWS[kind]
+    return url_for(f"{endpoint}.details_view", id=key) if can(permission) else None
+
+
+def fk_link(kind: str, record_id: Any) -> Markup | str:
+    """A foreign key rendered as a link to the record it names (plain text without permission)."""
+    if record_id is None:
+        return ""
+    endpoint, permission = RECORD_VIEWS[kind]
+    if not can(permission):
+        return str(record_id)
+    return Markup('<a class="fk-link" href="{}">{} {}</a>').format(
+        url_for(f"{endpoint}.details_view", id=record_id), kind, record_id)
 
 
 class CsrfAdminForm(BaseForm, FlaskForm):

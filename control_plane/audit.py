@@ -2,39 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, render_template, request
 
 from control_plane import audit_log
+from control_plane.query import BadQuery, int_arg, text_arg, when_arg
 from control_plane.roles import requires
 from domain_services.shared.models import FLAG_DOMAINS
 
 bp = Blueprint("audit", __name__)
+MAX_PAGE = 100_000
 
 
-def _when(raw: str | None) -> datetime | None:
-    """Parse an ``<input type=datetime-local>`` value; junk means "no bound"."""
-    if not raw:
-        return None
+def _filter(args) -> audit_log.AuditFilter:
+    """The page's filters from the query string; anything malformed → 400."""
     try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.astimezone()
+        return audit_log.AuditFilter(
+            domain=text_arg(args, "domain", 32), actor=text_arg(args, "actor", 100),
+            action=text_arg(args, "action", 64), since=when_arg(args, "since"), until=when_arg(args, "until"),
+            page=int_arg(args, "page", 1, 1, MAX_PAGE),
+        )
+    except BadQuery as exc:
+        abort(400, str(exc))
 
 
 @bp.route("/audit")
 @requires("read")
 def page():
     """Filtered audit rows, newest first."""
-    args = request.args
-    flt = audit_log.AuditFilter(
-        domain=args.get("domain", ""), actor=args.get("actor", "").strip(), action=args.get("action", ""),
-        since=_when(args.get("since")), until=_when(args.get("until")),
-        page=args.get("page", 1, type=int) or 1,
-    )
+    flt = _filter(request.args)
     result = audit_log.search(flt)
-    query = {k: v for k, v in args.items() if k != "page" and v}
-    return render_template("audit.html", result=result, flt=flt, args=args, query=query,
+    query = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("audit.html", result=result, flt=flt, args=request.args, query=query,
                            domains=FLAG_DOMAINS, actions=audit_log.known_actions())

@@ -25,7 +25,11 @@ from control_plane.clients import KAFKA_TIMEOUT, kafka_admin, kafka_consumer_con
 READ_DEADLINE = 3.0  # seconds one read may take in total
 MAX_LIMIT = 500
 VIEWER_GROUP = "cinemaabyss-console-viewer"
-EMAIL_RE = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+# Deliberately broad (any non-space local part, any domain incl. ``[10.0.0.1]`` literals and
+# non-ASCII names): masking too much is harmless, missing an address is a leak.
+EMAIL_RE = re.compile(r"""([^\s@"'<>(),;:\\\[\]{}]+)@(\[[^\]\s]*\]|[^\s@"'<>(),;:\\\[\]{}]+)""")
+#: JSON keys whose values are personal data whatever they look like.
+PERSONAL_KEY_RE = re.compile(r"e[-_]?mail", re.IGNORECASE)
 
 
 class KafkaUnavailable(Exception):
@@ -101,11 +105,20 @@ class Message:
                 "headers": dict(self.headers)}
 
     def masked(self) -> Message:
-        """A copy with e-mail addresses masked in key, value and headers."""
-        value = mask(self.value)
+        """A copy with personal data masked in key, value and headers (by field name, then by pattern)."""
+        if self.parsed is not None:
+            parsed = _mask_fields(self.parsed)
+            value = json.dumps(parsed, ensure_ascii=False)
+        else:
+            parsed, value = None, mask(self.value)
         return Message(self.topic, self.partition, self.offset, self.timestamp_ms,
                        mask(self.key) if self.key is not None else None, value,
-                       [(k, mask(v)) for k, v in self.headers], _parse(value))
+                       [(k, "***" if PERSONAL_KEY_RE.search(k) else mask(v)) for k, v in self.headers], parsed)
+
+    @property
+    def size(self) -> int:
+        """Bytes of the value as read (UTF-8)."""
+        return len(self.value.encode())
 
 
 @dataclass
@@ -118,8 +131,27 @@ class ReadResult:
 
 
 def mask(text: str) -> str:
-    """``alice@example.com`` → ``a***@example.com``."""
-    return EMAIL_RE.sub(r"\1***@\2", text)
+    """``alice@example.com`` → ``a***@example.com`` wherever an address appears in ``text``."""
+    return EMAIL_RE.sub(lambda m: f"{_hide(m.group(1))}@{m.group(2)}", text)
+
+
+def _hide(local: str) -> str:
+    """An address's local part reduced to its first character (nothing of a one-character one)."""
+    return f"{local[0]}***" if len(local) > 1 else "***"
+
+
+def _mask_fields(value: Any, personal: bool = False) -> Any:
+    """A copy of parsed JSON with every value under an e-mail-like key masked, other strings by pattern."""
+    if isinstance(value, dict):
+        return {k: _mask_fields(v, personal or bool(PERSONAL_KEY_RE.search(str(k)))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_fields(v, personal) for v in value]
+    if isinstance(value, str):
+        if personal:
+            local, at, domain = value.partition("@")
+            return f"{_hide(local)}@{domain}" if at and local and not domain.startswith("[") else "***"
+        return mask(value)
+    return value
 
 
 def _decode(raw: bytes | None) -> str | None:
@@ -243,7 +275,7 @@ def _drain(consumer: Consumer, topic: str, ranges: dict[int, tuple[int, int]]) -
 def newest(topic: str, limit: int = 50, partition: int | None = None) -> ReadResult:
     """The newest ``limit`` messages, newest first (last ``limit`` of every partition, merged by time)."""
     limit = max(1, min(limit, MAX_LIMIT))
-    partitions = _partition_ids(topic) if partition is None else [partition]
+    partitions = _partitions(topic, partition)
     with _pool.borrow() as consumer:
         marks = _watermarks(consumer, topic, partitions)
         result = _drain(consumer, topic, {p: (max(lo, hi - limit), hi) for p, (lo, hi) in marks.items()})
@@ -263,10 +295,20 @@ def from_offset(topic: str, partition: int, offset: int, limit: int = 50) -> Rea
         return _drain(consumer, topic, {partition: (start, min(hi, start + limit))})
 
 
-def from_time(topic: str, when: datetime, limit: int = 50) -> ReadResult:
+def _partitions(topic: str, partition: int | None) -> list[int]:
+    """Every partition of ``topic``, or just ``partition`` (:class:`TopicNotFound` if it has no such one)."""
+    partitions = _partition_ids(topic)
+    if partition is None:
+        return partitions
+    if partition not in partitions:
+        raise TopicNotFound(f"{topic} has no partition {partition}")
+    return [partition]
+
+
+def from_time(topic: str, when: datetime, limit: int = 50, partition: int | None = None) -> ReadResult:
     """Up to ``limit`` messages at or after ``when`` (``offsets_for_times``), oldest first."""
     limit = max(1, min(limit, MAX_LIMIT))
-    partitions = _partition_ids(topic)
+    partitions = _partitions(topic, partition)
     ms = int(when.timestamp() * 1000)
     with _pool.borrow() as consumer:
         marks = _watermarks(consumer, topic, partitions)
@@ -283,15 +325,21 @@ def from_time(topic: str, when: datetime, limit: int = 50) -> ReadResult:
     return result
 
 
-def search(topic: str, needle: str, limit: int = 50, scan: int = 10_000) -> ReadResult:
-    """Messages whose key or value contains ``needle`` (case-insensitive) among the newest ``scan``."""
+def search(topic: str, needle: str, limit: int = 50, scan: int = 10_000, *, partition: int | None = None,
+           masked: bool = False) -> ReadResult:
+    """Messages whose key or value contains ``needle`` (case-insensitive) among the newest ``scan``.
+
+    With ``masked`` the messages are masked *before* matching, so a search for a hidden
+    address finds nothing (the search box is no oracle for what the mask hides).
+    """
     needle_lower = needle.lower()
-    partitions = _partition_ids(topic)
+    partitions = _partitions(topic, partition)
     per_partition = max(1, scan // max(1, len(partitions)))
     with _pool.borrow() as consumer:
         marks = _watermarks(consumer, topic, partitions)
         result = _drain(consumer, topic, {p: (max(lo, hi - per_partition), hi) for p, (lo, hi) in marks.items()})
-    hits = [m for m in result.messages
+    candidates = [m.masked() for m in result.messages] if masked else result.messages
+    hits = [m for m in candidates
             if needle_lower in m.value.lower() or (m.key is not None and needle_lower in m.key.lower())]
     hits.sort(key=lambda m: (m.timestamp_ms, m.offset), reverse=True)
     return ReadResult(hits[:limit], result.scanned, result.complete)
@@ -358,3 +406,48 @@ def consumer_groups(topic: str | None = None, max_groups: int = 50) -> list[Grou
             if (tp.topic, tp.partition) not in marks:
                 marks[(tp.topic, tp.partition)] = _watermarks(consumer, tp.topic, [tp.partition])[tp.partition][1]
     return [GroupLag(g, tp.topic, tp.partition, tp.offset, marks[(tp.topic, tp.partition)]) for g, tp in committed]
+
+
+@dataclass
+class GroupSummary:
+    """One consumer group: state, members and its lag on every partition it committed to."""
+
+    group: str
+    state: str
+    members: list[str]
+    partitions: list[GroupLag]
+    #: Change of the total lag since the oldest sample in the trend window (None: no sample yet).
+    trend: int | None = None
+
+    @property
+    def total_lag(self) -> int:
+        """Messages not yet consumed, over every partition."""
+        return sum(p.lag for p in self.partitions)
+
+    @property
+    def topics(self) -> list[str]:
+        """Topics the group committed offsets on."""
+        return sorted({p.topic for p in self.partitions})
+
+
+def group_summaries(topic: str | None = None) -> list[GroupSummary]:
+    """:func:`consumer_groups` grouped per group, with the broker's state and members of each."""
+    lags = consumer_groups(topic)
+    by_group: dict[str, list[GroupLag]] = {}
+    for lag in lags:
+        by_group.setdefault(lag.group, []).append(lag)
+    if not by_group:
+        return []
+    try:
+        futures = kafka_admin().describe_consumer_groups(sorted(by_group), request_timeout=KAFKA_TIMEOUT)
+        described = {g: f.result(timeout=KAFKA_TIMEOUT + 1) for g, f in futures.items()}
+    except KafkaException as exc:
+        raise KafkaUnavailable(str(exc)) from None
+    out = []
+    for group, partitions in sorted(by_group.items()):
+        info = described.get(group)
+        state = getattr(getattr(info, "state", None), "name", "UNKNOWN")
+        members = [f"{m.client_id} ({m.host})" for m in (info.members if info else [])]
+        partitions.sort(key=lambda p: (p.topic, p.partition))
+        out.append(GroupSummary(group, state.lower(), members, partitions))
+    return out

@@ -29,8 +29,17 @@ def test_produced_message_is_shown_newest_first(as_role, kafka_topic):
 
 
 def test_search_reports_scanned_count(as_role, kafka_topic):
-    html = as_role("viewer").get(f"/kafka/{kafka_topic}?q=alice").get_data(as_text=True)
-    assert "scanned" in html and "a***@example.com" in html
+    html = as_role("ops").get(f"/kafka/{kafka_topic}?q=alice").get_data(as_text=True)
+    assert "· scanned " in html and "alice@example.com" in html
+
+
+def test_masked_search_is_no_oracle_for_hidden_addresses(as_role, kafka_topic):
+    viewer = as_role("viewer")
+    assert "0 shown" in viewer.get(f"/kafka/{kafka_topic}?q=alice@example.com").get_data(as_text=True)
+    assert "0 shown" in viewer.get(f"/kafka/{kafka_topic}?q=alice").get_data(as_text=True)
+    assert "1 shown" in viewer.get(f"/kafka/{kafka_topic}?q=a***@example.com").get_data(as_text=True)
+    body = json.loads(viewer.get(f"/kafka/{kafka_topic}/export.json?q=alice").data)
+    assert body["messages"] == []
 
 
 def test_seek_by_offset_and_export(as_role, kafka_topic):
@@ -46,9 +55,21 @@ def test_seek_by_time_finds_messages(as_role, kafka_topic):
     assert "0/0" in html
 
 
+def test_republish_asks_first_and_produces_nothing_until_confirmed(as_role, kafka_topic):
+    from control_plane import kafka_reader
+
+    ops = as_role("ops")
+    before = kafka_reader.topic_info(kafka_topic).count
+    response = ops.post(f"/kafka/{kafka_topic}/republish", {"partition": "0", "offset": "0"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Republish it" in html and 'name="confirm" value="yes"' in html
+    assert kafka_reader.topic_info(kafka_topic).count == before
+
+
 def test_republish_copies_message(as_role, kafka_topic):
     ops = as_role("ops")
-    html = ops.post(f"/kafka/{kafka_topic}/republish", {"partition": "0", "offset": "0"},
+    html = ops.post(f"/kafka/{kafka_topic}/republish", {"partition": "0", "offset": "0", "confirm": "yes"},
                     follow_redirects=True).get_data(as_text=True)
     assert "republished 0/0" in html
     assert f"{kafka_topic}/0/0" in html  # the republished-from header
