@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "cinemaabyss.commands.flags",
     "cinemaabyss.commands.operators",
     "cinemaabyss.commands.outbox",
+    "cinemaabyss.commands.rollout",
+    "cinemaabyss.commands.drill",
 ]
 
 

@@ -15,6 +15,8 @@ from domain_services.shared import db
 from domain_services.shared.settings import Settings, get_settings
 
 RELAY_TASK = "worker.relay_outbox"
+ROLLOUT_TASK = "worker.rollout_tick"
+ROLLOUT_INTERVAL_S = 1.0
 SWEEP_INTERVAL_S = 1.0
 # A sweep or nudge older than this is dropped instead of run: while a relay batch waits on a
 # dead broker, the queued sweeps would otherwise pile up and run back to back afterwards.
@@ -39,6 +41,12 @@ def configure(settings: Settings | None = None) -> Celery:
             "outbox-sweep": {
                 "task": RELAY_TASK,
                 "schedule": SWEEP_INTERVAL_S,
+                "options": {"expires": TASK_EXPIRES_S},
+            },
+            # rollout plans (domain_services/shared/rollouts.py): advance, wait or roll back
+            "rollout-runner": {
+                "task": ROLLOUT_TASK,
+                "schedule": ROLLOUT_INTERVAL_S,
                 "options": {"expires": TASK_EXPIRES_S},
             },
         },

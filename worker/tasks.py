@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 
+import redis
 from confluent_kafka import KafkaError, Producer
 
+from domain_services.shared import rollouts
 from domain_services.shared.db import get_engine
 from domain_services.shared.kafka import producer_config
-from worker.app import RELAY_TASK, app
+from domain_services.shared.settings import get_settings
+from worker.app import RELAY_TASK, ROLLOUT_TASK, app
 from worker.relay import relay_pending
 
 log = logging.getLogger(__name__)
@@ -42,3 +45,19 @@ def relay_outbox() -> int:
     if published:
         log.info("outbox relay: published %d events", published)
     return published
+
+
+_redis: redis.Redis | None = None
+
+
+@app.task(name=ROLLOUT_TASK, ignore_result=True)
+def rollout_tick() -> dict[str, str]:
+    """Judge every running rollout plan once (one runner at a time: advisory lock inside)."""
+    global _redis  # one Redis client per worker process, created on first use
+    settings = get_settings()
+    if _redis is None:
+        _redis = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
+    done = rollouts.tick(_redis, settings=settings)
+    if done:
+        log.info("rollout runner: %s", done)
+    return done

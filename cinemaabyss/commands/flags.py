@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from domain_services.shared import flags as flag_store
 from domain_services.shared.errors import InvalidInput
-from domain_services.shared.models import FLAG_DOMAINS, FLAG_MODES
+from domain_services.shared.flag_contract import FLAG_DOMAINS, FLAG_MODES
 
 DOMAIN = click.Choice(FLAG_DOMAINS)
 
@@ -38,7 +38,8 @@ def _line(flag: dict) -> str:
     return (f"{flag['domain']:<9} {flag['mode']:<9} {flag['percent']:>3}%  sticky={flag['sticky_key']:<6} "
             f"fallback={'on' if flag['fallback'] else 'off':<3} "
             f"auto_rollback={'on' if flag['auto_rollback'] else 'off'}"
-            f"@{flag['rollback_error_rate']:g}/{flag['rollback_min_requests']} shadow={flag['shadow_percent']}%"
+            f"@{flag['rollback_error_rate']:g}/{flag['rollback_min_requests']}"
+            f"|{flag['rollback_consecutive']} in a row shadow={flag['shadow_percent']}%"
             f"{'' if flag['persisted'] else '  (default)'}")
 
 
@@ -69,6 +70,7 @@ def list_command(as_json: bool) -> None:
 @click.option("--rollback-error-rate", type=float)
 @click.option("--rollback-min-requests", type=int)
 @click.option("--shadow-percent", type=click.IntRange(0, 100))
+@click.option("--rollback-consecutive", type=click.IntRange(1), help="service failures in a row that roll back")
 @click.option("--reason", help="why (kept in the audit log)")
 def set_command(domain: str, reason: str | None, **options) -> None:
     """Change DOMAIN's flag; every proxy applies it within milliseconds."""

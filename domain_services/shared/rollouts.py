@@ -75,14 +75,9 @@ def _load(conn: Connection, domain: str, *, lock: bool = False) -> Any:
 def get_plan(domain: str, *, url: str | None = None) -> dict[str, Any] | None:
     """``domain``'s plan (any state), or ``None``."""
     flags.validate_domain(domain)
-    with get_engine_for(url).connect() as conn:
+    with get_engine(url).connect() as conn:
         row = _load(conn, domain)
     return _public(row) if row is not None else None
-
-
-def get_engine_for(url: str | None):
-    """The pooled engine of ``url`` (the settings' database when ``None``)."""
-    return get_engine(url) if url else get_engine()
 
 
 def start(domain: str, actor: str, *, steps: Any = None, hold_seconds: Any = 60, gates: dict[str, Any] | None = None,
@@ -100,7 +95,7 @@ def start(domain: str, actor: str, *, steps: Any = None, hold_seconds: Any = 60,
     if hold < 1:
         raise InvalidInput("hold_seconds must be >= 1")
     parsed_gates = Gates.parse(gates or {})
-    with get_engine_for(url).begin() as conn:
+    with get_engine(url).begin() as conn:
         existing = _load(conn, domain, lock=True)
         if existing is not None and existing[4] not in FINISHED:
             raise Conflict(f"{domain} already has a {existing[4]} plan; abort it first")
@@ -119,7 +114,7 @@ def start(domain: str, actor: str, *, steps: Any = None, hold_seconds: Any = 60,
 def _transition(domain: str, actor: str, allowed: tuple[str, ...], state: str, action: str, reason: str,
                 url: str | None, *, restart_hold: bool = False) -> dict[str, Any]:
     flags.validate_domain(domain)
-    with get_engine_for(url).begin() as conn:
+    with get_engine(url).begin() as conn:
         row = _load(conn, domain, lock=True)
         if row is None:
             raise NotFound(f"{domain} has no rollout plan")
@@ -208,7 +203,7 @@ def tick(client: redis.Redis, *, url: str | None = None, settings: Settings | No
     """
     now = time.time() if now is None else now
     done: dict[str, str] = {}
-    with get_engine_for(url).begin() as conn:
+    with get_engine(url).begin() as conn:
         if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": RUNNER_LOCK_ID}).scalar():
             return done
         rows = conn.execute(text(_SELECT + " WHERE state = 'running' ORDER BY domain FOR UPDATE")).fetchall()

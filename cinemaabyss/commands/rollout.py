@@ -1,0 +1,75 @@
+"""``cinemaabyss rollout start|pause|resume|abort|status DOMAIN``: rollout plans from a terminal.
+
+Thin adapter over :mod:`domain_services.shared.rollouts`; the beat task advances the plan.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from cinemaabyss.commands.flags import DOMAIN, _actor, _run
+from domain_services.shared import rollouts
+from domain_services.shared.errors import DomainError
+
+
+def _call(func, *args, **kwargs):
+    """Run a rollout function; domain errors (unknown plan, wrong state) become one-line errors."""
+    try:
+        return _run(func, *args, **kwargs)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+def _line(plan: dict | None, domain: str) -> str:
+    if plan is None:
+        return f"{domain}: no rollout plan"
+    steps = " ".join(f"[{s}]" if i == plan["step_index"] else str(s) for i, s in enumerate(plan["steps"]))
+    return (f"{plan['domain']}: {plan['state']} at {plan['percent']}%  steps {steps}  hold {plan['hold_seconds']} s"
+            f"  last: {plan['last_decision'] or '-'}")
+
+
+@click.group("rollout")
+def rollout_group() -> None:
+    """Rollout plans: step a domain to its service while the gates stay green."""
+
+
+@rollout_group.command("start")
+@click.argument("domain", type=DOMAIN)
+@click.option("--steps", default="1,5,10,25,50,100", show_default=True, help="percents, comma-separated")
+@click.option("--hold", "hold_seconds", default=60, show_default=True, type=click.IntRange(1), help="seconds per step")
+@click.option("--max-error-rate", type=float, help="service error-rate gate (default 0.02)")
+@click.option("--max-p99-ratio", type=float, help="service p99 / monolith p99 gate (default 2.0)")
+@click.option("--max-mismatch-rate", type=float, help="shadow mismatch-rate gate (default 0.01)")
+@click.option("--min-requests", type=int, help="service requests a step needs before it is judged (default 50)")
+def start_command(domain: str, steps: str, hold_seconds: int, **gates) -> None:
+    """Start a plan for DOMAIN (moves the flag to the first step now)."""
+    chosen = {name: value for name, value in gates.items() if value is not None}
+    plan = _call(rollouts.start, domain, _actor(), steps=steps, hold_seconds=hold_seconds, gates=chosen)
+    click.echo(_line(plan, domain))
+
+
+def _simple(name: str, func, help_text: str) -> click.Command:
+    @click.argument("domain", type=DOMAIN)
+    def command(domain: str) -> None:
+        click.echo(_line(_call(func, domain, _actor()), domain))
+    command.__doc__ = help_text
+    return rollout_group.command(name)(command)
+
+
+_simple("pause", rollouts.pause, "Stop advancing DOMAIN's plan (the flag stays).")
+_simple("resume", rollouts.resume, "Continue DOMAIN's paused plan (the step's hold restarts).")
+_simple("abort", rollouts.abort, "End DOMAIN's plan and send the domain back to the monolith.")
+
+
+@rollout_group.command("status")
+@click.argument("domain", type=DOMAIN)
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def status_command(domain: str, as_json: bool) -> None:
+    """Show DOMAIN's plan."""
+    plan = _call(rollouts.get_plan, domain)
+    click.echo(json.dumps(plan, indent=2) if as_json else _line(plan, domain))
+
+
+commands = [rollout_group]
