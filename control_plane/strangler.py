@@ -1,4 +1,12 @@
-"""``/strangler``: per-domain mode, percent slider, safety settings, rollback and history.
+"""``/strangler``: one rollout card per domain — a control room for moving it to its service.
+
+Each card shows the domain's own live traffic (requests/s and error rate, monolith vs service),
+the target share next to the share the service really answered, what the sticky key means for
+that share, the rollout plan's progress, and the history. Operators move the share with step
+buttons (1/5/10/25/50/100) or a number box; every change needs a reason (it goes into the
+audit row), and sending everything to the service or jumping more than ``CONFIRM_JUMP`` points
+asks for a confirmation first. The live part of each card re-polls every few seconds without
+touching the controls (a half-typed reason survives).
 
 Every write goes through :mod:`domain_services.shared.flags` (flag row + audit row + NOTIFY in
 one transaction). htmx posts get the domain's card back; plain form posts redirect.
@@ -6,46 +14,116 @@ one transaction). htmx posts get the domain's card back; plain form posts redire
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from redis import RedisError
 
+from control_plane import traffic
 from control_plane.roles import can, requires
-from domain_services.shared import flags
+from domain_services.shared import flags, rollouts
 from domain_services.shared.errors import DomainError
 from domain_services.shared.models import FLAG_DOMAINS
 
 bp = Blueprint("strangler", __name__)
+log = logging.getLogger(__name__)
 #: Percent jumps larger than this need an explicit confirmation.
 CONFIRM_JUMP = 25
-HISTORY = 10
+STEPS = (1, 5, 10, 25, 50, 100)
+HISTORY = 8
 SETTINGS_FIELDS = ("sticky_key", "fallback", "auto_rollback", "rollback_error_rate", "rollback_min_requests",
                    "shadow_percent")
+#: What each sticky key means for the share the service observes.
+STICKINESS = {
+    "user": "Sticky per user: each signed-in user stays on one backend while the share grows, so the observed "
+            "share follows users, not requests — a few busy users can push it far from the target. Lowering the "
+            "share moves users back to the monolith.",
+    "header": "Sticky per X-Client-Id header: the same as per user, for clients that send the header; "
+              "requests without it are spread per request.",
+    "client": "Sticky per client address: everyone behind one NAT or proxy lands on the same backend, so a "
+              "single office can move the observed share by a lot.",
+    "none": "Not sticky: every request is decided anew, so the observed share tracks the target closely "
+            "(but one user may hit both backends).",
+}
+
+
+def effective_share(flag: dict[str, Any]) -> int:
+    """The percent of the domain's traffic the flag sends to the service (mode and percent combined)."""
+    return {"monolith": 0, "service": 100}.get(flag["mode"], flag["percent"])
+
+
+def confirmation_needed(flag: dict[str, Any], changes: dict[str, Any]) -> str | None:
+    """The question to ask before applying ``changes`` to ``flag``, or None when it may go straight through.
+
+    Asks when everything would go to the service (mode ``service`` or 100 %) and when the share
+    would jump by more than :data:`CONFIRM_JUMP` points.
+    """
+    domain = flag["domain"]
+    mode = changes.get("mode", flag["mode"])
+    if mode == "service" and flag["mode"] != "service":
+        return f"Send all of {domain} (100 %) to the service?"
+    if "percent" in changes and mode == "gradual":
+        current = effective_share(flag)
+        target = changes["percent"]
+        if target == 100 and current != 100:
+            return f"Send 100 % of {domain} to the service?"
+        if abs(target - current) > CONFIRM_JUMP:
+            return f"Jump {domain} from {current} % to {target} % ({abs(target - current)} points)?"
+    return None
+
+
+def _stats(domain: str) -> traffic.DomainStats | None:
+    try:
+        return traffic.domain_stats(domain)
+    except RedisError as exc:
+        log.warning("traffic counters unavailable: %s", exc)
+        return None
+
+
+def _context(domain: str) -> dict[str, Any]:
+    """Everything a card shows, read fresh."""
+    flag = flags.get_flag(domain)
+    return {"flag": flag, "history": flags.flag_history(domain, HISTORY), "stats": _stats(domain),
+            "plan": rollouts.get_plan(domain), "stickiness": STICKINESS.get(flag["sticky_key"], ""),
+            "steps": STEPS, "can_write": can("flags.write"), "sticky_keys": flags.STICKY_KEYS,
+            "target": effective_share(flag)}
 
 
 def _card(domain: str, *, error: str | None = None, confirm: dict[str, Any] | None = None, status: int = 200):
     """Render one domain's card (htmx swap target)."""
-    return render_template("_flag_card.html", flag=flags.get_flag(domain), history=flags.flag_history(domain, HISTORY),
-                           can_write=can("flags.write"), error=error, confirm=confirm,
-                           sticky_keys=flags.STICKY_KEYS), status
+    return render_template("_flag_card.html", **_context(domain), error=error, confirm=confirm), status
 
 
 def _respond(domain: str, message: str | None = None, *, error: str | None = None,
              confirm: dict[str, Any] | None = None):
-    """The card for htmx, else flash + redirect back to the page."""
+    """The card for htmx, else flash + redirect back to the page (or the confirmation page)."""
     if request.headers.get("HX-Request"):
         return _card(domain, error=error, confirm=confirm)
+    if confirm:
+        return render_template("strangler.html", cards=[{**_context(domain), "confirm": confirm, "error": None}],
+                               can_write=can("flags.write"), single=True)
     if error:
         flash(f"{domain}: {error}", "error")
     elif message:
         flash(message, "info")
-    return redirect(url_for("strangler.page"))
+    return redirect(url_for("strangler.page", _anchor=f"flag-{domain}"))
 
 
-def _apply(domain: str, changes: dict[str, Any], reason: str | None):
+def _change(domain: str, changes: dict[str, Any], endpoint: str):
+    """Validate, ask for a reason and (when needed) a confirmation, then apply ``changes``."""
+    reason = (request.form.get("reason") or "").strip()
+    if not reason:
+        return _respond(domain, error="a reason is required (it goes into the audit log)")
     try:
-        flags.set_flag(domain, changes, current_user.username, reason or None)
+        changes = flags.validate_changes(changes)
+        question = confirmation_needed(flags.get_flag(domain), changes)
+        if question and request.form.get("confirm") != "yes":
+            fields = {k: ("on" if v is True else v) for k, v in changes.items() if v is not False}
+            return _respond(domain, confirm={"question": question, "action": url_for(endpoint, domain=domain),
+                                             "fields": {**fields, "reason": reason}})
+        flags.set_flag(domain, changes, current_user.username, reason[:200])
     except DomainError as exc:
         return _respond(domain, error=exc.message)
     return _respond(domain, f"{domain}: saved")
@@ -60,12 +138,9 @@ def _domain_or_404(domain: str) -> str:
 @bp.route("/strangler")
 @requires("read")
 def page():
-    """All three domain cards."""
-    cards = [
-        {"flag": flags.get_flag(d), "history": flags.flag_history(d, HISTORY)} for d in FLAG_DOMAINS
-    ]
-    return render_template("strangler.html", cards=cards, can_write=can("flags.write"),
-                           sticky_keys=flags.STICKY_KEYS)
+    """Every domain's card."""
+    cards = [{**_context(d), "confirm": None, "error": None} for d in FLAG_DOMAINS]
+    return render_template("strangler.html", cards=cards, can_write=can("flags.write"), single=False)
 
 
 @bp.route("/strangler/<domain>/card")
@@ -75,31 +150,29 @@ def card(domain: str):
     return _card(_domain_or_404(domain))
 
 
+@bp.route("/strangler/<domain>/live")
+@requires("read")
+def live(domain: str):
+    """The live part of a card (state, traffic, plan, history), polled by htmx."""
+    return render_template("_rollout_live.html", **_context(_domain_or_404(domain)))
+
+
 @bp.route("/strangler/<domain>/mode", methods=["POST"])
 @requires("flags.write")
 def set_mode(domain: str):
     """Switch monolith / gradual / service."""
-    return _apply(_domain_or_404(domain), {"mode": request.form.get("mode", "")}, request.form.get("reason"))
+    return _change(_domain_or_404(domain), {"mode": request.form.get("mode", "")}, "strangler.set_mode")
 
 
 @bp.route("/strangler/<domain>/percent", methods=["POST"])
 @requires("flags.write")
 def set_percent(domain: str):
-    """Move the slider; a jump over ``CONFIRM_JUMP`` points asks for confirmation first."""
+    """Set the service's share (a step button or the number box); implies gradual mode."""
     _domain_or_404(domain)
-    raw = request.form.get("percent", "")
-    try:
-        target = int(raw)
-    except ValueError:
-        return _respond(domain, error="percent must be an integer 0..100")
-    current = flags.get_flag(domain)["percent"]
-    if abs(target - current) > CONFIRM_JUMP and request.form.get("confirm") != "yes":
-        return _respond(domain, error=f"jump of {abs(target - current)} points needs confirmation",
-                        confirm={"from": current, "to": target})
-    changes: dict[str, Any] = {"percent": target}
-    if request.form.get("gradual") == "yes":
-        changes["mode"] = "gradual"
-    return _apply(domain, changes, request.form.get("reason"))
+    raw = (request.form.get("step") or request.form.get("percent") or "").strip()
+    if not raw.isdigit():
+        return _respond(domain, error="percent must be a whole number 0..100")
+    return _change(domain, {"mode": "gradual", "percent": int(raw)}, "strangler.set_percent")
 
 
 @bp.route("/strangler/<domain>/settings", methods=["POST"])
@@ -112,13 +185,13 @@ def set_settings(domain: str):
     # unchecked checkboxes are absent from the form: absent means off
     changes["fallback"] = form.get("fallback") == "on"
     changes["auto_rollback"] = form.get("auto_rollback") == "on"
-    return _apply(domain, changes, form.get("reason"))
+    return _change(domain, changes, "strangler.set_settings")
 
 
 @bp.route("/strangler/<domain>/rollback", methods=["POST"])
 @requires("flags.write")
 def rollback(domain: str):
-    """One click: everything back to the monolith."""
+    """One click: everything back to the monolith (the one change that never waits for a reason)."""
     _domain_or_404(domain)
     try:
         flags.rollback(domain, current_user.username, request.form.get("reason") or "manual rollback (console)")

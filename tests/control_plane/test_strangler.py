@@ -1,34 +1,93 @@
-"""Strangler controls write the flag row and its audit row through the shared flag store."""
+"""Rollout cards: changes need a reason, big moves ask first, the live part shows the truth."""
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
+from control_plane.strangler import confirmation_needed
 from domain_services.shared import flags
+
+HX = {"HX-Request": "true"}
 
 
 def _reset(domain: str) -> None:
     flags.set_flag(domain, {"mode": "gradual", "percent": 10}, "tests", "reset")
 
 
-def test_slider_changes_flag_and_writes_audit(as_role, operators):
+def _flag(mode: str, percent: int) -> dict:
+    return {"domain": "movies", "mode": mode, "percent": percent}
+
+
+@pytest.mark.parametrize(("flag", "changes", "asks"), [
+    (_flag("gradual", 10), {"mode": "gradual", "percent": 25}, False),
+    (_flag("gradual", 10), {"mode": "gradual", "percent": 50}, True),   # 40-point jump
+    (_flag("gradual", 90), {"mode": "gradual", "percent": 100}, True),  # everything to the service
+    (_flag("gradual", 50), {"mode": "service"}, True),
+    (_flag("service", 100), {"mode": "gradual", "percent": 90}, False),
+    (_flag("service", 100), {"mode": "gradual", "percent": 10}, True),  # service counts as 100 %
+    (_flag("monolith", 0), {"mode": "gradual", "percent": 5}, False),
+    (_flag("monolith", 40), {"mode": "gradual", "percent": 40}, True),  # monolith counts as 0 %
+    (_flag("gradual", 10), {"mode": "monolith"}, False),
+    (_flag("gradual", 10), {"fallback": True}, False),
+])
+def test_confirmation_rules(flag, changes, asks):
+    assert (confirmation_needed(flag, changes) is not None) is asks
+
+
+def test_step_button_changes_flag_with_its_reason(as_role, operators):
     _reset("payments")
     ops = as_role("ops")
-    response = ops.post("/strangler/payments/percent", {"percent": "30"}, headers={"HX-Request": "true"})
-    assert response.status_code == 200
-    assert 'id="flag-payments"' in response.get_data(as_text=True)
-    assert flags.get_flag("payments")["percent"] == 30
+    response = ops.post("/strangler/payments/percent", {"step": "25", "reason": "canary looks good"}, headers=HX)
+    assert response.status_code == 200 and 'id="flag-payments"' in response.get_data(as_text=True)
+    assert flags.get_flag("payments")["percent"] == 25
     latest = flags.flag_history("payments", 1)[0]
-    assert latest["actor"] == operators["ops"]
-    assert latest["before"]["percent"] == 10 and latest["after"]["percent"] == 30
+    assert latest["actor"] == operators["ops"] and latest["reason"] == "canary looks good"
+    assert latest["before"]["percent"] == 10 and latest["after"]["percent"] == 25
+
+
+def test_number_box_sets_any_share(as_role):
+    _reset("payments")
+    as_role("ops").post("/strangler/payments/percent", {"percent": "17", "reason": "odd step"}, headers=HX)
+    assert flags.get_flag("payments")["percent"] == 17
+
+
+def test_change_without_reason_is_refused_on_the_card(as_role):
+    _reset("payments")
+    response = as_role("ops").post("/strangler/payments/percent", {"step": "5", "reason": "  "}, headers=HX)
+    assert "a reason is required" in response.get_data(as_text=True)
+    assert flags.get_flag("payments")["percent"] == 10
+
+
+def test_one_click_on_service_asks_first(as_role):
+    _reset("payments")
+    ops = as_role("ops")
+    html = ops.post("/strangler/payments/mode", {"mode": "service", "reason": "cut over"}, headers=HX).get_data(
+        as_text=True)
+    assert "Send all of payments (100 %) to the service?" in html and "Yes, apply" in html
+    assert flags.get_flag("payments")["mode"] == "gradual"
+    ops.post("/strangler/payments/mode", {"mode": "service", "reason": "cut over", "confirm": "yes"}, headers=HX)
+    assert flags.get_flag("payments")["mode"] == "service"
+    _reset("payments")
 
 
 def test_jump_over_25_points_needs_confirmation(as_role):
     _reset("payments")
     ops = as_role("ops")
-    response = ops.post("/strangler/payments/percent", {"percent": "90"}, headers={"HX-Request": "true"})
-    assert "Confirm jump" in response.get_data(as_text=True)
+    response = ops.post("/strangler/payments/percent", {"step": "50", "reason": "big"}, headers=HX)
+    assert "Jump payments from 10 % to 50 %" in response.get_data(as_text=True)
     assert flags.get_flag("payments")["percent"] == 10
-    ops.post("/strangler/payments/percent", {"percent": "90", "confirm": "yes"}, headers={"HX-Request": "true"})
-    assert flags.get_flag("payments")["percent"] == 90
+    ops.post("/strangler/payments/percent", {"percent": "50", "mode": "gradual", "reason": "big", "confirm": "yes"},
+             headers=HX)
+    assert flags.get_flag("payments")["percent"] == 50
+
+
+def test_confirmation_without_htmx_is_a_page(as_role):
+    _reset("payments")
+    response = as_role("ops").post("/strangler/payments/percent", {"step": "100", "reason": "all in"})
+    assert response.status_code == 200 and "Send 100 % of payments to the service?" in response.get_data(as_text=True)
+    assert flags.get_flag("payments")["percent"] == 10
 
 
 def test_rollback_returns_to_monolith(as_role):
@@ -41,14 +100,38 @@ def test_rollback_returns_to_monolith(as_role):
 
 def test_invalid_settings_are_shown_not_saved(as_role):
     _reset("payments")
-    ops = as_role("ops")
-    response = ops.post("/strangler/payments/settings", {"rollback_error_rate": "7", "fallback": "on"},
-                        headers={"HX-Request": "true"})
+    response = as_role("ops").post("/strangler/payments/settings",
+                                   {"rollback_error_rate": "7", "fallback": "on", "reason": "tune"}, headers=HX)
     assert "rollback_error_rate" in response.get_data(as_text=True)
     assert flags.get_flag("payments")["rollback_error_rate"] != 7
 
 
 def test_viewer_sees_no_write_controls(as_role):
     html = as_role("viewer").get("/strangler").get_data(as_text=True)
-    assert 'type="range"' not in html and "Roll back" not in html
+    assert "step-movies-5" not in html and "Roll back" not in html
     assert "Read-only" in html
+
+
+def test_live_part_shows_a_change_made_elsewhere(as_role):
+    viewer = as_role("viewer")
+    _reset("users")
+    assert "gradual 10%" in viewer.get("/strangler/users/live").get_data(as_text=True)
+    flags.set_flag("users", {"percent": 35}, "cli-user", "changed from the CLI")
+    html = viewer.get("/strangler/users/live").get_data(as_text=True)
+    assert "gradual 35%" in html and "changed from the CLI" in html
+    assert 'hx-trigger="every 5s"' in html
+
+
+def test_card_shows_per_domain_traffic_and_observed_share(as_role, redis_url):
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    second = int(time.time()) - 2
+    client.hset(f"traffic:{second}", mapping={"movies:service:ok": 30, "movies:service:err": 10,
+                                              "movies:monolith:ok": 60, "users:service:ok": 500})
+    client.expire(f"traffic:{second}", 120)
+    html = as_role("viewer").get("/strangler/movies/live").get_data(as_text=True)
+    observed = html.split('data-testid="observed-movies">')[1].split("<")[0]
+    assert observed == "40%"  # 40 of 100 movies requests reached the service; users' traffic is not counted
+    assert "25.0%" in html  # the service's error rate: 10 of 40
+    assert "Sticky per" in html or "Not sticky" in html
