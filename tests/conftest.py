@@ -68,6 +68,31 @@ def db_url(settings) -> str:
     return settings.database_url
 
 
+def reset_flag_rows(url: str) -> None:
+    """Delete every flag row (each domain back at its defaults) and tell listening gateways."""
+    from sqlalchemy import text
+
+    with db.get_engine(url).begin() as conn:
+        conn.execute(text("DELETE FROM migration_flags"))
+        conn.execute(text("SELECT pg_notify('migration_flags', 'reset')"))
+
+
+@pytest.fixture(autouse=True)
+def isolated_flag_rows(request: pytest.FixtureRequest):
+    """Every test that uses the database starts and ends with no flag rows.
+
+    The console, CLI, rollout and gateway suites all move the same three flags in one
+    database; without this a test would inherit whatever mode the previous one left.
+    """
+    if "db_url" not in request.fixturenames:
+        yield
+        return
+    url = request.getfixturevalue("db_url")
+    reset_flag_rows(url)
+    yield
+    reset_flag_rows(url)
+
+
 @pytest.fixture
 def monolith_app(db_url):
     """The monolith Flask app bound to the test database."""

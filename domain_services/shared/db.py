@@ -109,9 +109,14 @@ class UnitOfWork:
 
 
 @contextmanager
-def unit_of_work(url: str | None = None) -> Iterator[UnitOfWork]:
-    """Open a transaction; commit on success, roll back on error, then run after-commit hooks."""
-    session = get_session_factory(url)()
+def unit_of_work(url: str | None = None, *,
+                 session_factory: Callable[[], Session] | None = None) -> Iterator[UnitOfWork]:
+    """Open a transaction; commit on success, roll back on error, then run after-commit hooks.
+
+    ``session_factory`` (default: the one for ``url``) lets a test run this exact protocol over
+    a fake session (``tests/support/fakes.py``).
+    """
+    session = (session_factory or get_session_factory(url))()
     uow = UnitOfWork(session)
     try:
         yield uow

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -19,15 +21,40 @@ ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = ROOT / "test-artifacts" / "logs"
 
 
+# Ports handed out by free_port() come from below the kernel's ephemeral range (Linux:
+# 32768-60999), so an outgoing connection of any process can never take one between the
+# check and the child's bind; the set keeps one session from handing out a port twice.
+_PORT_RANGE = (20000, 32000)
+_handed_out: set[int] = set()
+_port_lock = threading.Lock()
+
+
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port free on 127.0.0.1 now, never handed out before in this session."""
+    with _port_lock:
+        for _ in range(1000):
+            port = random.randrange(*_PORT_RANGE)  # spreads sessions apart; not a secret
+            if port in _handed_out:
+                continue
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
+    raise RuntimeError(f"no free port in {_PORT_RANGE}")
+
+
+class GiveUp(AssertionError):
+    """Raised by a :func:`wait_until` predicate when waiting longer cannot help (a process exited)."""
 
 
 def wait_until(predicate, *, timeout: float = 20.0, interval: float = 0.05, message: str = "condition"):
-    """Poll ``predicate`` until it returns a truthy value or the deadline passes (then fail)."""
+    """Poll ``predicate`` until it returns a truthy value or the deadline passes (then fail).
+
+    Exceptions from ``predicate`` mean "not yet" — except :class:`GiveUp`, which fails at once.
+    """
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -35,6 +62,8 @@ def wait_until(predicate, *, timeout: float = 20.0, interval: float = 0.05, mess
             result = predicate()
             if result:
                 return result
+        except GiveUp:
+            raise
         except Exception as exc:  # the condition may raise until the system is ready
             last_error = exc
         time.sleep(interval)
@@ -86,7 +115,7 @@ def start_process(name: str, module: str, *, env: Mapping[str, str] | None = Non
     if port is not None and health_path is not None:
         def healthy() -> bool:
             if popen.poll() is not None:
-                raise AssertionError(f"{name} exited with {popen.returncode}; log: {log_path}")
+                raise GiveUp(f"{name} exited with {popen.returncode}; log: {log_path}")
             return httpx.get(f"{proc.url}{health_path}", timeout=1).status_code == 200
 
         try:

@@ -1,0 +1,94 @@
+"""The gateway's sliding error window and the rate rule of the automatic rollback."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from proxy.rollback import WINDOW_SECONDS, AutoRollback, ErrorWindow
+from proxy.routing import Flag
+from tests.support.fakes import FakeClock
+
+
+def test_counts_attempts_and_errors_within_the_window():
+    window, clock = ErrorWindow(), FakeClock()
+    for error in (False, True, True):
+        window.add(clock.second(), error)
+    clock.advance(3)
+    window.add(clock.second(), False)
+    assert window.counts(clock.second()) == (4, 2)
+
+
+def test_seconds_older_than_the_window_drop_out():
+    window, clock = ErrorWindow(), FakeClock()
+    window.add(clock.second(), True)
+    clock.advance(WINDOW_SECONDS - 1)
+    assert window.counts(clock.second()) == (1, 1)
+    clock.advance(1)
+    assert window.counts(clock.second()) == (0, 0)
+
+
+def test_a_reused_bucket_starts_from_zero():
+    """Ten seconds later the same ring slot is a new second, not the sum of both."""
+    window, clock = ErrorWindow(), FakeClock()
+    window.add(clock.second(), True)
+    clock.advance(WINDOW_SECONDS)
+    window.add(clock.second(), False)
+    assert window.counts(clock.second()) == (1, 0)
+
+
+def test_clear_forgets_everything():
+    window, clock = ErrorWindow(), FakeClock()
+    window.add(clock.second(), True)
+    window.clear()
+    assert window.counts(clock.second()) == (0, 0)
+
+
+class _RecordingRollback(AutoRollback):
+    """The real decision; ``trigger`` records instead of swapping tables and writing PostgreSQL."""
+
+    def __init__(self) -> None:
+        super().__init__(cache=None)  # type: ignore[arg-type]  # trigger below never touches it
+        self.triggered: list[tuple[str, str]] = []
+
+    def trigger(self, flag: Flag, reason: str) -> None:
+        self.triggered.append((flag.domain, reason))
+
+
+@pytest.fixture
+def gradual() -> Flag:
+    # a streak rule must not fire first: only the rate rule is under test here
+    flag = Flag(domain="movies", mode="gradual", percent=50)
+    fields = {f.name for f in dataclasses.fields(Flag)}
+    changes = {"rollback_error_rate": 0.5, "rollback_min_requests": 10}
+    if "rollback_consecutive" in fields:
+        changes["rollback_consecutive"] = 10_000
+    return dataclasses.replace(flag, **changes)
+
+
+def test_rate_rule_waits_for_the_minimum_number_of_requests(gradual):
+    watcher, clock = _RecordingRollback(), FakeClock()
+    for _ in range(9):
+        watcher.record("movies", "service", True, clock.second(), gradual)
+    assert watcher.triggered == []
+    watcher.record("movies", "service", True, clock.second(), gradual)
+    assert [domain for domain, _ in watcher.triggered] == ["movies"]
+    assert "error rate 1.00 over 10 requests" in watcher.triggered[0][1]
+
+
+def test_rate_below_the_threshold_never_rolls_back(gradual):
+    watcher, clock = _RecordingRollback(), FakeClock()
+    for i in range(100):
+        watcher.record("movies", "service", i % 3 == 0, clock.second(), gradual)  # 34 % errors
+        clock.advance(0.1)
+    assert watcher.triggered == []
+
+
+def test_monolith_errors_and_flags_without_auto_rollback_are_ignored(gradual):
+    watcher, clock = _RecordingRollback(), FakeClock()
+    for _ in range(50):
+        watcher.record("movies", "monolith", True, clock.second(), gradual)
+        watcher.record("movies", "service", True, clock.second(), dataclasses.replace(gradual, auto_rollback=False))
+        watcher.record("movies", "service", True, clock.second(), dataclasses.replace(gradual, mode="monolith"))
+    assert watcher.triggered == []
