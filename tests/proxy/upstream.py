@@ -5,6 +5,7 @@
   resets); ``/__control/state`` tells the current mode.
 * ``GET /__big?size=N`` (or any path with ``?big=N``) streams N bytes (pattern), ``GET /__slow?seconds=S`` answers late.
 * ``GET /__hop`` answers with hop-by-hop headers the proxy must strip.
+* Any ``GET`` with ``?broken=1`` declares a 1000-byte body, sends 10 bytes and drops the connection.
 * Anything else echoes the request as JSON: name, method, path, query, headers, body length
   and SHA-256 (bodies are consumed chunk by chunk, never held whole).
 """
@@ -49,6 +50,14 @@ def build(name: str) -> web.Application:
         await asyncio.sleep(float(request.query.get("seconds", "2")))
         return web.json_response({"name": name, "slow": True})
 
+    async def broken(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = 1000
+        await response.prepare(request)
+        await response.write(b'{"partial"')
+        request.transport.close()  # the body breaks before its declared length
+        return response
+
     async def hop(_: web.Request) -> web.Response:
         return web.json_response({"name": name}, headers={
             "Connection": "keep-alive, X-Private-Hop", "X-Private-Hop": "secret", "Proxy-Thing": "1",
@@ -60,6 +69,8 @@ def build(name: str) -> web.Application:
             return web.json_response({"error": "injected failure", "name": name}, status=state["fail"])
         if request.method == "GET" and "big" in request.query:
             return await big(request)
+        if request.method == "GET" and "broken" in request.query:
+            return await broken(request)
         digest = hashlib.sha256()
         length = 0
         async for chunk in request.content.iter_any():
