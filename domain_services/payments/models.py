@@ -8,10 +8,12 @@ from decimal import Decimal
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain_services.payments.plans import PLAN_TYPES
 from domain_services.shared.db import Base
 
+__all__ = ["PAYMENT_STATUSES", "PLAN_TYPES", "Payment", "PaymentCheckout", "ProviderEvent", "Subscription"]
+
 PAYMENT_STATUSES = ("pending", "completed", "failed", "refunded")
-PLAN_TYPES = ("basic", "premium", "family")
 
 
 class Payment(Base):
@@ -52,13 +54,18 @@ class Subscription(Base):
 
 
 class PaymentCheckout(Base):
-    """A checkout opened at the payment provider for a pending payment."""
+    """A checkout opened at the payment provider for a pending payment.
+
+    ``reference`` is ours and written before the provider is called; the provider echoes it
+    in its callbacks. ``provider_checkout_id`` is the provider's name for the same checkout.
+    """
 
     __tablename__ = "payment_checkouts"
 
-    checkout_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), primary_key=True)
     payment_id: Mapped[int] = mapped_column(Integer, ForeignKey("payments.id", ondelete="CASCADE"), index=True)
     provider: Mapped[str] = mapped_column(String(32))
+    provider_checkout_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

@@ -1,8 +1,15 @@
 """Cross-domain reaction: a completed payment for a plan extends (or starts) the user's subscription.
 
+Only a payment that *is* completed and fully paid counts: the event is a hint, the payments
+table is the truth. The handler reads the payment row and extends only when it exists, its
+status is ``completed`` and its amount is the plan's price (``plans.py``); user and plan
+come from the row, not from the event. A forged ``payment.completed`` (anyone may publish
+through the events API) or one about a payment that was since refunded changes nothing.
+
 Exactly once per payment: the handler records both the event id and the payment id in
 ``processed_events`` in the same transaction as the subscription change, so neither a
-re-delivered message nor a second event about the same payment extends twice.
+re-delivered message nor a second event about the same payment extends twice. An event
+refused as unpaid claims nothing, so it cannot use up the real payment's turn.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain_services.payments.models import PLAN_TYPES, Subscription
+from domain_services.payments.models import PLAN_TYPES, Payment, Subscription
+from domain_services.payments.plans import is_full_price
 from domain_services.payments.subscriptions import to_dict
 from domain_services.shared.db import UnitOfWork, unit_of_work
 from domain_services.shared.envelope import utcnow
@@ -71,24 +79,43 @@ def _extend_or_create(uow: UnitOfWork, user_id: int, plan: str, payment_id: Any)
     return name
 
 
+def paid_plan(payment: Payment | None, claimed_user: Any) -> str | None:
+    """The plan ``payment`` pays for, if it is completed, fully paid and the event's user's; else None."""
+    if payment is None or payment.status != "completed" or payment.plan_type is None:
+        return None
+    if str(payment.user_id) != str(claimed_user) or not is_full_price(payment.plan_type, payment.amount):
+        return None
+    return payment.plan_type
+
+
 def handle_payment_event(envelope: dict[str, Any] | None) -> str:
-    """React to one envelope; returns what happened (``ignored``, ``duplicate``, ``unknown-user``,
-    ``subscription.extended`` or ``subscription.created``)."""
+    """React to one envelope; returns what happened (``ignored``, ``unpaid``, ``duplicate``,
+    ``unknown-user``, ``subscription.extended`` or ``subscription.created``)."""
     if not is_plan_payment(envelope):
         return "ignored"
     payload = envelope["payload"]
-    user_id, plan = int(payload["user_id"]), payload["plan_type"]
-    payment_key = str(payload.get("payment_id") or envelope["id"])
+    payment_id = payload.get("payment_id")
+    if isinstance(payment_id, bool) or not isinstance(payment_id, int) or not 0 < payment_id < 2**31:
+        log.warning("payment event %s names no payment; ignored", envelope.get("id"))
+        return "unpaid"
     with unit_of_work() as uow:
+        # The row lock orders this against a concurrent refund of the same payment.
+        payment = uow.session.get(Payment, payment_id, with_for_update=True)
+        plan = paid_plan(payment, payload.get("user_id"))
+        if plan is None:
+            log.warning("payment %s is not a completed, fully paid plan payment of user %s; no subscription change",
+                        payment_id, payload.get("user_id"))
+            return "unpaid"
+        user_id = payment.user_id
         if not _claim(uow.session, CONSUMER, str(envelope["id"])):
             return "duplicate"
-        if not _claim(uow.session, PAYMENT_CONSUMER, payment_key):
+        if not _claim(uow.session, PAYMENT_CONSUMER, str(payment_id)):
             return "duplicate"  # another event about the same payment already counted
         try:
             with uow.session.begin_nested():  # an unknown user must not undo the claims above
-                outcome = _extend_or_create(uow, user_id, plan, payload.get("payment_id"))
+                outcome = _extend_or_create(uow, user_id, plan, payment_id)
         except IntegrityError:
-            log.warning("payment %s: user %s does not exist; no subscription change", payment_key, user_id)
+            log.warning("payment %s: user %s does not exist; no subscription change", payment_id, user_id)
             return "unknown-user"
-    log.info("payment %s of user %s: %s", payment_key, user_id, outcome)
+    log.info("payment %s of user %s: %s", payment_id, user_id, outcome)
     return outcome

@@ -1,4 +1,9 @@
-"""Subscription service functions."""
+"""Subscription service functions.
+
+A user reads their own subscriptions and may switch auto-renew on or off; a subscription
+is created or extended by a paid plan payment (``reactions.py``) or by the payment side
+(roles ``admin``/``service``), never granted by a user to themself.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain_services.payments.models import PLAN_TYPES, Subscription
-from domain_services.payments.services import unknown_user
+from domain_services.payments.services import owner_filter, unknown_user
 from domain_services.shared import validation as v
 from domain_services.shared.db import read_session, unit_of_work
-from domain_services.shared.errors import InvalidInput, NotFound
+from domain_services.shared.errors import Forbidden, InvalidInput, NotFound
+from domain_services.shared.identity import PRIVILEGED, SYSTEM, Identity, require_owner, require_role, require_user
 from domain_services.shared.integrity import translate
 from domain_services.shared.outbox import add_event
 from domain_services.shared.pagination import EVERYTHING, Page
@@ -31,8 +37,11 @@ def to_dict(sub: Subscription) -> dict[str, Any]:
     }
 
 
-def list_subscriptions(page: Page = EVERYTHING, *, user_id: int | None = None) -> list[dict[str, Any]]:
-    """Subscriptions ordered by id, optionally of one user, optionally paged."""
+def list_subscriptions(
+    page: Page = EVERYTHING, *, user_id: int | None = None, viewer: Identity = SYSTEM
+) -> list[dict[str, Any]]:
+    """Subscriptions ordered by id, optionally of one user, optionally paged; a user sees only theirs."""
+    user_id = owner_filter(viewer, user_id, f"the subscriptions of user {user_id}")
     query = select(Subscription).order_by(Subscription.id)
     if user_id is not None:
         query = query.where(Subscription.user_id == user_id)
@@ -48,10 +57,12 @@ def load_subscription(session: Session, subscription_id: int) -> Subscription:
     return sub
 
 
-def get_subscription(subscription_id: int) -> dict[str, Any]:
-    """One subscription or :class:`NotFound`."""
+def get_subscription(subscription_id: int, *, viewer: Identity = SYSTEM) -> dict[str, Any]:
+    """One subscription (its owner's or for the privileged) or :class:`NotFound`."""
     with read_session() as session:
-        return to_dict(load_subscription(session, subscription_id))
+        sub = load_subscription(session, subscription_id)
+        require_owner(viewer, sub.user_id, f"subscription {subscription_id}")
+        return to_dict(sub)
 
 
 def _period(data: dict[str, Any], *, current: Subscription | None = None) -> tuple[Any, Any]:
@@ -62,8 +73,9 @@ def _period(data: dict[str, Any], *, current: Subscription | None = None) -> tup
     return start, end
 
 
-def create_subscription(data: Any) -> dict[str, Any]:
-    """Insert a subscription; unknown user → 400; emits ``subscription.created``."""
+def create_subscription(data: Any, *, actor: Identity = SYSTEM) -> dict[str, Any]:
+    """Insert a subscription (the payment side only); unknown user → 400; emits ``subscription.created``."""
+    require_role(actor, PRIVILEGED, "granting a subscription")
     data = v.require_object(data)
     user_id = v.integer(data, "user_id", minimum=1)
     plan = v.choice(data, "plan_type", PLAN_TYPES)
@@ -81,11 +93,18 @@ def create_subscription(data: Any) -> dict[str, Any]:
     return result
 
 
-def update_subscription(subscription_id: int, data: Any) -> dict[str, Any]:
-    """Change plan, period or auto-renew; emits ``subscription.updated``."""
+def update_subscription(subscription_id: int, data: Any, *, actor: Identity = SYSTEM) -> dict[str, Any]:
+    """Change plan, period or auto-renew; emits ``subscription.updated``.
+
+    The owner may change ``auto_renew`` only; plan and period are the payment side's.
+    """
     data = v.require_object(data)
+    if not actor.is_privileged and set(data) - {"auto_renew"}:
+        require_user(actor)  # 401 when anonymous
+        raise Forbidden("a user may change only auto_renew of their subscription")
     with unit_of_work() as uow:
         sub = load_subscription(uow.session, subscription_id)
+        require_owner(actor, sub.user_id, f"subscription {subscription_id}")
         if "plan_type" in data:
             sub.plan_type = v.choice(data, "plan_type", PLAN_TYPES)
         sub.start_date, sub.end_date = _period(data, current=sub)
@@ -97,8 +116,9 @@ def update_subscription(subscription_id: int, data: Any) -> dict[str, Any]:
     return result
 
 
-def delete_subscription(subscription_id: int) -> None:
-    """Delete a subscription; emits ``subscription.deleted``."""
+def delete_subscription(subscription_id: int, *, actor: Identity = SYSTEM) -> None:
+    """Delete a subscription (the payment side only); emits ``subscription.deleted``."""
+    require_role(actor, PRIVILEGED, "deleting a subscription")
     with unit_of_work() as uow:
         sub = load_subscription(uow.session, subscription_id)
         uow.session.delete(sub)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from flask import request
 
-from domain_services.shared.errors import InvalidInput
+from domain_services.shared.errors import Forbidden, InvalidInput, Unauthorized
 from domain_services.shared.tokens import ROLES
 
 USER_ID_HEADER = "X-User-Id"
@@ -55,6 +55,33 @@ class Identity:
 
 
 ANONYMOUS_IDENTITY = Identity(None, ANONYMOUS)
+#: In-process callers (console, CLI, consumers) that their own entry point already authorised.
+SYSTEM = Identity(None, "admin")
+
+
+def require_user(identity: Identity) -> int:
+    """The caller's user id; :class:`Unauthorized` (401) when there is no user behind the call."""
+    if identity.user_id is None:
+        raise Unauthorized("authentication required")
+    return identity.user_id
+
+
+def require_owner(identity: Identity, owner_id: int | None, what: str) -> None:
+    """Refuse unless the caller owns ``what`` or is privileged (401 anonymous, 403 someone else)."""
+    if identity.may_act_for(owner_id):
+        return
+    if identity.is_anonymous:
+        raise Unauthorized("authentication required")
+    raise Forbidden(f"{what} belongs to another user")
+
+
+def require_role(identity: Identity, roles: frozenset[str], action: str) -> None:
+    """Refuse unless the caller has one of ``roles`` (401 anonymous, 403 otherwise)."""
+    if identity.role in roles:
+        return
+    if identity.is_anonymous:
+        raise Unauthorized("authentication required")
+    raise Forbidden(f"{action} needs one of the roles: {', '.join(sorted(roles))}")
 
 
 def identity_from_headers(headers: Mapping[str, str]) -> Identity:

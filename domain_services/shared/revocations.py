@@ -22,6 +22,8 @@ CHANNEL = "token_revocations"
 
 #: Every revocation, ``(user_id, not_before)``.
 SELECT_ALL = "SELECT user_id, not_before FROM token_revocations"
+#: One user's cut-off (the users service checks it for ``/api/users/me`` and refresh).
+SELECT_ONE = "SELECT not_before FROM token_revocations WHERE user_id = %(user_id)s"
 
 #: Upsert a user's row and notify in one statement; ``not_before`` never moves backwards, so
 #: two revocations racing each other both stay in force. Returns the stored ``not_before``.

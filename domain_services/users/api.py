@@ -1,4 +1,9 @@
-"""HTTP adapter of the users domain (``/api/users``, ``/api/auth``)."""
+"""HTTP adapter of the users domain (``/api/users``, ``/api/auth``).
+
+The caller is who the gateway says (``X-User-Id`` / ``X-User-Role``, see
+``shared/identity.py``); routes that act on the caller's own session (``/me``, logout,
+revoke) also accept the bearer token itself, verified here, for direct calls.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,18 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.blueprints import BlueprintSetupState
 
 from domain_services.shared.http import created, json_body
+from domain_services.shared.identity import Identity, current_identity
 from domain_services.shared.pagination import parse_id, parse_page
 from domain_services.shared.settings import Settings
 from domain_services.shared.tokens import load_or_create_keys
 from domain_services.shared.validation import query_text
-from domain_services.users import auth, services
+from domain_services.users import auth, services, sessions
 from domain_services.users.throttle import LoginThrottle
 
 blueprint = Blueprint("users", __name__)
 EXTENSION = "cinemaabyss.users"
+# Path ids are bounded to PostgreSQL ``integer``: anything outside cannot exist (404, not 500).
+USER_ID = "<int(min=1, max=2147483647):user_id>"
 
 
 @blueprint.record_once
@@ -23,28 +31,52 @@ def _install(state: BlueprintSetupState) -> None:
     settings: Settings = state.app.config["SETTINGS"]  # set by the app factory from its root
     private_pem, public_pem = load_or_create_keys(settings)
     state.app.extensions[EXTENSION] = (
-        auth.TokenSigner(private_pem, public_pem, settings.jwt_ttl_seconds),
+        sessions.TokenSigner(private_pem, public_pem, settings.jwt_ttl_seconds, settings.jwt_refresh_ttl_seconds),
         LoginThrottle(settings.redis_url),
     )
 
 
-def _signer_and_throttle() -> tuple[auth.TokenSigner, LoginThrottle]:
+def _signer_and_throttle() -> tuple[sessions.TokenSigner, LoginThrottle]:
     return current_app.extensions[EXTENSION]
+
+
+def _caller() -> Identity:
+    """The gateway's identity headers or, failing those, the request's own bearer token."""
+    identity = current_identity()
+    if identity.is_anonymous:
+        signer, _ = _signer_and_throttle()
+        identity = sessions.identity_of_bearer(request.headers.get("Authorization"), signer.public_pem)
+    return identity
 
 
 @blueprint.get("/api/users")
 def list_or_get():
-    """``?id=N`` → one user; otherwise the list (``search``, ``limit``, ``offset``)."""
+    """``?id=N`` → one user; otherwise the list (``search``, ``limit``, ``offset``). E-mails: self or admin."""
+    viewer = current_identity()
     user_id = parse_id(request.args)
     if user_id is not None:
-        return jsonify(services.get_user(user_id))
-    return jsonify(services.list_users(parse_page(request.args), search=query_text(request.args, "search")))
+        return jsonify(services.get_user(user_id, viewer=viewer))
+    page, search = parse_page(request.args), query_text(request.args, "search")
+    return jsonify(services.list_users(page, search=search, viewer=viewer))
 
 
 @blueprint.post("/api/users")
 def create():
-    """Create a user ``{username, email}``."""
+    """Create a user ``{username, email}`` (legacy sign-up without a password)."""
     return created(services.create_user(json_body()))
+
+
+@blueprint.patch(f"/api/users/{USER_ID}")
+def update(user_id: int):
+    """Change ``{username?, email?}`` (self or admin) or ``{role?, disabled?}`` (admin)."""
+    return jsonify(services.update_user(user_id, json_body(), actor=current_identity()))
+
+
+@blueprint.delete(f"/api/users/{USER_ID}")
+def delete(user_id: int):
+    """Delete a user (self or admin); their tokens are revoked."""
+    services.delete_user(user_id, actor=current_identity())
+    return "", 204
 
 
 @blueprint.get("/api/users/me")
@@ -62,6 +94,26 @@ def register():
 
 @blueprint.post("/api/auth/login")
 def login():
-    """Log in ``{username, password}`` → a bearer token."""
+    """Log in ``{username, password}`` → an access token and a refresh token."""
     signer, throttle = _signer_and_throttle()
     return jsonify(auth.login(json_body(), signer, throttle))
+
+
+@blueprint.post("/api/auth/refresh")
+def refresh():
+    """Exchange ``{refresh_token}`` for a new token pair (the presented one is spent)."""
+    signer, _ = _signer_and_throttle()
+    return jsonify(sessions.refresh(json_body(), signer))
+
+
+@blueprint.post("/api/auth/logout")
+def logout():
+    """Revoke every token of the caller."""
+    return jsonify(sessions.logout(_caller()))
+
+
+@blueprint.post("/api/auth/revoke")
+def revoke():
+    """Revoke a user's tokens: ``{user_id?}`` (admin: anyone; a user: themself)."""
+    caller = _caller()
+    return jsonify(sessions.revoke(caller, json_body() if request.get_data(cache=True) else None))

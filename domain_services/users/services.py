@@ -11,10 +11,13 @@ from sqlalchemy.orm import Session
 
 from domain_services.shared import validation as v
 from domain_services.shared.db import read_session, unit_of_work
-from domain_services.shared.errors import Conflict, InvalidInput, NotFound
+from domain_services.shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain_services.shared.identity import SYSTEM, Identity, require_owner
 from domain_services.shared.integrity import translate
 from domain_services.shared.outbox import add_event
 from domain_services.shared.pagination import EVERYTHING, Page
+from domain_services.shared.tokens import ROLES
+from domain_services.users import sessions
 from domain_services.users.models import User
 
 SOURCE = "users"
@@ -29,6 +32,17 @@ _CONSTRAINTS = {
 def to_dict(user: User) -> dict[str, Any]:
     """The contract representation ``{id, username, email}``."""
     return {"id": user.id, "username": user.username, "email": user.email}
+
+
+def visible_dict(user: User, viewer: Identity) -> dict[str, Any]:
+    """What ``viewer`` may see of ``user``: the e-mail only for the user themself or an admin.
+
+    The key stays (``null``), so the legacy shape ``{id, username, email}`` holds for everyone.
+    """
+    shown = to_dict(user)
+    if not viewer.may_act_for(user.id):
+        shown["email"] = None
+    return shown
 
 
 def validate_username(data: dict[str, Any]) -> str:
@@ -47,15 +61,22 @@ def validate_email(data: dict[str, Any]) -> str:
     return email.lower()
 
 
-def list_users(page: Page = EVERYTHING, *, search: str | None = None) -> list[dict[str, Any]]:
-    """Users ordered by id, optionally filtered by username/email substring, optionally paged."""
+def list_users(
+    page: Page = EVERYTHING, *, search: str | None = None, viewer: Identity = SYSTEM
+) -> list[dict[str, Any]]:
+    """Users ordered by id, optionally filtered by a substring, optionally paged.
+
+    The search covers e-mails only for privileged viewers; anyone else could otherwise probe
+    which addresses are registered.
+    """
     query = select(User).order_by(User.id)
     if search:
         pattern = f"%{search.replace('%', '').replace('_', '')}%"
-        query = query.where(User.username.ilike(pattern) | User.email.ilike(pattern))
+        matches = User.username.ilike(pattern)
+        query = query.where(matches | User.email.ilike(pattern) if viewer.is_privileged else matches)
     query = page.apply(query)
     with read_session() as session:
-        return [to_dict(u) for u in session.scalars(query)]
+        return [visible_dict(u, viewer) for u in session.scalars(query)]
 
 
 def load_user(session: Session, user_id: int) -> User:
@@ -66,10 +87,10 @@ def load_user(session: Session, user_id: int) -> User:
     return user
 
 
-def get_user(user_id: int) -> dict[str, Any]:
-    """One user or :class:`NotFound`."""
+def get_user(user_id: int, *, viewer: Identity = SYSTEM) -> dict[str, Any]:
+    """One user (as ``viewer`` may see them) or :class:`NotFound`."""
     with read_session() as session:
-        return to_dict(load_user(session, user_id))
+        return visible_dict(load_user(session, user_id), viewer)
 
 
 def create_user(data: Any, *, password_hash: str | None = None, event: str = "user.created") -> dict[str, Any]:
@@ -88,9 +109,15 @@ def create_user(data: Any, *, password_hash: str | None = None, event: str = "us
     return result
 
 
-def update_user(user_id: int, data: Any) -> dict[str, Any]:
-    """Change username and/or email; emits ``user.updated``."""
+def update_user(user_id: int, data: Any, *, actor: Identity = SYSTEM) -> dict[str, Any]:
+    """Change username and/or email (the user or an admin); role and ``disabled`` (admins only).
+
+    Disabling a user revokes their tokens in the same transaction. Emits ``user.updated``.
+    """
     data = v.require_object(data)
+    require_owner(actor, user_id, f"user {user_id}")
+    if ("role" in data or "disabled" in data) and actor.role != "admin":
+        raise Forbidden("only an admin may change a user's role or disable a user")
     try:
         with unit_of_work() as uow:
             user = load_user(uow.session, user_id)
@@ -98,6 +125,12 @@ def update_user(user_id: int, data: Any) -> dict[str, Any]:
                 user.username = validate_username(data)
             if "email" in data:
                 user.email = validate_email(data)
+            if "role" in data:
+                user.role = v.choice(data, "role", ROLES)
+            if "disabled" in data:
+                user.disabled = bool(v.boolean(data, "disabled"))
+                if user.disabled:
+                    sessions.revoke_user_tokens(uow.session, user_id, "user disabled")
             uow.session.flush()
             result = to_dict(user)
             add_event(uow, "user.updated", user.id, {"user_id": user.id, **result}, SOURCE)
@@ -106,13 +139,18 @@ def update_user(user_id: int, data: Any) -> dict[str, Any]:
     return result
 
 
-def delete_user(user_id: int) -> None:
-    """Delete a user with no payments or subscriptions; emits ``user.deleted``."""
+def delete_user(user_id: int, *, actor: Identity = SYSTEM) -> None:
+    """Delete a user with no payments or subscriptions (the user or an admin); emits ``user.deleted``.
+
+    Their tokens are revoked in the same transaction, so they stop working at every gateway.
+    """
+    require_owner(actor, user_id, f"user {user_id}")
     try:
         with unit_of_work() as uow:
             user = load_user(uow.session, user_id)
             uow.session.delete(user)
             uow.session.flush()
+            sessions.revoke_user_tokens(uow.session, user_id, "user deleted")
             add_event(uow, "user.deleted", user_id, {"user_id": user_id}, SOURCE)
     except IntegrityError:
         raise Conflict(f"user {user_id} still has payments, subscriptions or ratings") from None

@@ -1,4 +1,4 @@
-"""Login throttling: too many failed logins for one username within a window → refused.
+"""Login throttling: too many login attempts for one username within a window → refused.
 
 Counters live in Redis so every worker and every replica of the users service shares them.
 If Redis is unreachable the throttle keeps working with an in-process counter (weaker, per
@@ -53,8 +53,22 @@ class LocalCounter:
             self._windows.pop(key, None)
 
 
+# INCR and the window's EXPIRE in one atomic step: the count a caller gets back is exactly
+# how many attempts came before it, however many logins run at once.
+_ATTEMPT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
 class LoginThrottle:
-    """Counts failed logins per username in Redis, falling back to :class:`LocalCounter`."""
+    """Counts login attempts per username in Redis, falling back to :class:`LocalCounter`.
+
+    An attempt takes its slot *before* the password is checked, so 30 concurrent wrong
+    logins get exactly ``max_failures`` password checks and the rest a 429. A successful
+    login clears the counter.
+    """
 
     def __init__(self, redis_url: str, *, max_failures: int = MAX_FAILURES, window_seconds: int = WINDOW_SECONDS,
                  local: LocalCounter | None = None) -> None:
@@ -62,14 +76,25 @@ class LoginThrottle:
         self.window_seconds = window_seconds
         # No connection is opened here; redis-py connects on first use.
         self._redis = redis.Redis.from_url(redis_url, socket_connect_timeout=0.25, socket_timeout=0.25)
+        self._attempt = self._redis.register_script(_ATTEMPT)
         self._local = local or LocalCounter()
 
     @staticmethod
     def _key(username: str) -> str:
         return KEY_PREFIX + username.casefold()
 
+    def attempt(self, username: str) -> bool:
+        """Take one attempt for ``username``; False when its attempts in this window are used up."""
+        key = self._key(username)
+        try:
+            count = int(self._attempt(keys=[key], args=[self.window_seconds]))
+        except redis.RedisError as exc:
+            log.warning("login throttle: Redis unavailable (%s), using the in-process counter", exc)
+            count = self._local.increment(key, self.window_seconds)
+        return count <= self.max_failures
+
     def is_blocked(self, username: str) -> bool:
-        """True while ``username`` has used up its failed attempts in the current window."""
+        """True while ``username`` has used up its attempts in the current window (read only)."""
         key = self._key(username)
         try:
             raw = self._redis.get(key)
@@ -78,18 +103,6 @@ class LoginThrottle:
             log.warning("login throttle: Redis unavailable (%s), using the in-process counter", exc)
             count = self._local.count(key)
         return count >= self.max_failures
-
-    def record_failure(self, username: str) -> None:
-        """Count one failed login; the window starts with the first failure."""
-        key = self._key(username)
-        try:
-            pipe = self._redis.pipeline()
-            pipe.set(key, 0, ex=self.window_seconds, nx=True)  # the window starts at the first failure
-            pipe.incr(key)  # INCR keeps the TTL set above
-            pipe.execute()
-        except redis.RedisError as exc:
-            log.warning("login throttle: Redis unavailable (%s), using the in-process counter", exc)
-            self._local.increment(key, self.window_seconds)
 
     def reset(self, username: str) -> None:
         """Clear the counter after a successful login."""

@@ -7,7 +7,8 @@
   No foreign key: the row must outlive a deleted user.
 * ``refresh_tokens``: each refresh token's ``jti``, so a refresh token works once (rotation).
 * ``payments.status`` defaults to ``pending``: only the payment side completes a payment.
-* ``payment_checkouts`` links a payment to the provider's checkout; ``provider_events``
+* ``payment_checkouts`` links a payment to the provider's checkout by our own ``reference``
+  (written before the provider is called, so a fast callback always finds it); ``provider_events``
   remembers every accepted provider webhook event id, so a replayed callback is refused.
 
 Revision ID: 0002
@@ -47,9 +48,10 @@ def upgrade() -> None:
     op.alter_column("payments", "status", server_default=sa.text("'pending'"))
     op.create_table(
         "payment_checkouts",
-        sa.Column("checkout_id", sa.String(length=100), primary_key=True),
+        sa.Column("reference", sa.String(length=64), primary_key=True),
         sa.Column("payment_id", sa.Integer(), sa.ForeignKey("payments.id", ondelete="CASCADE"), nullable=False),
         sa.Column("provider", sa.String(length=32), nullable=False),
+        sa.Column("provider_checkout_id", sa.String(length=100), nullable=True, unique=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
     )
     op.create_index("ix_payment_checkouts_payment_id", "payment_checkouts", ["payment_id"])

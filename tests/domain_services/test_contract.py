@@ -1,6 +1,10 @@
 """docs/architecture.md §4 contract, run against both deployments (monolith and the domain service).
 
 Every test takes a ``*_api`` fixture parametrised over ``monolith`` and ``service``.
+
+Identity arrives as the gateway's ``X-User-Id``/``X-User-Role`` headers: calls that act on a
+user's payments or subscriptions carry them (:func:`as_user`, :data:`PAYMENT_SIDE`), as the
+gateway would set them from the caller's token; a call without them is anonymous.
 """
 
 from __future__ import annotations
@@ -18,8 +22,17 @@ MALFORMED = [
 ]
 
 
-def post_raw(client, path: str, data: bytes):
-    return client.post(path, data=data, content_type="application/json")
+# The payment side (role ``service``/``admin``) moves statuses and grants subscriptions.
+PAYMENT_SIDE = {"X-User-Id": "1", "X-User-Role": "admin"}
+
+
+def as_user(user: dict) -> dict[str, str]:
+    """The headers the gateway sets for ``user``'s access token."""
+    return {"X-User-Id": str(user["id"]), "X-User-Role": "user"}
+
+
+def post_raw(client, path: str, data: bytes, headers: dict[str, str] | None = None):
+    return client.post(path, data=data, content_type="application/json", headers=headers or {})
 
 
 def assert_error(response, status: int, fragment: str = "") -> None:
@@ -146,7 +159,9 @@ def test_users_list_get_and_create(users_api):
     created = users_api.post("/api/users", json={"username": name, "email": f"{name}@Example.com"})
     assert created.status_code == 201
     assert created.json == {"id": created.json["id"], "username": name, "email": f"{name}@example.com"}
-    assert users_api.get(f"/api/users?id={created.json['id']}").json == created.json
+    assert users_api.get(f"/api/users?id={created.json['id']}", headers=as_user(created.json)).json == created.json
+    # anyone else (here: anonymous) sees the same shape with the e-mail withheld
+    assert users_api.get(f"/api/users?id={created.json['id']}").json == {**created.json, "email": None}
     listed = users_api.get("/api/users").json
     assert isinstance(listed, list) and all(set(u) == {"id", "username", "email"} for u in listed)
 
@@ -176,24 +191,29 @@ def test_unknown_user_is_404(users_api):
 # --- payments and subscriptions ---------------------------------------------------------------
 
 def test_payments_create_list_get(payments_api, user):
-    created = payments_api.post("/api/payments", json={"user_id": user["id"], "amount": 12.5, "plan_type": "basic"})
+    mine = as_user(user)
+    created = payments_api.post("/api/payments", json={"user_id": user["id"], "amount": 9.99, "plan_type": "basic"},
+                                headers=mine)
     assert created.status_code == 201
-    assert set(created.json) == {"id", "user_id", "amount", "timestamp"} and created.json["amount"] == 12.5
+    assert set(created.json) == {"id", "user_id", "amount", "timestamp"} and created.json["amount"] == 9.99
     assert "+00:00" in created.json["timestamp"]
-    assert payments_api.get(f"/api/payments?user_id={user['id']}").json == [created.json]
-    assert payments_api.get(f"/api/payments?id={created.json['id']}").json == created.json
+    assert payments_api.get(f"/api/payments?user_id={user['id']}", headers=mine).json == [created.json]
+    assert payments_api.get(f"/api/payments?id={created.json['id']}", headers=mine).json == created.json
 
 
 def test_payment_status_transitions(payments_api, user):
-    payment = payments_api.post("/api/payments", json={"user_id": user["id"], "amount": 3, "status": "pending"}).json
+    payment = payments_api.post("/api/payments", json={"user_id": user["id"], "amount": 3, "status": "pending"},
+                                headers=as_user(user)).json
     path = f"/api/payments/{payment['id']}/status"
-    done = payments_api.post(path, json={"status": "completed"})
+    done = payments_api.post(path, json={"status": "completed"}, headers=PAYMENT_SIDE)
     assert done.status_code == 200 and done.json["status"] == "completed"
-    assert_error(payments_api.post(path, json={"status": "pending"}), 409, "cannot go from completed to pending")
-    assert payments_api.post(path, json={"status": "refunded"}).json["status"] == "refunded"
-    assert_error(payments_api.post(path, json={"status": "paid"}), 400, "status")
-    assert_error(payments_api.post(path, json={}), 400, "missing required field: status")
-    assert_error(payments_api.post("/api/payments/2147483647/status", json={"status": "completed"}), 404)
+    assert_error(payments_api.post(path, json={"status": "pending"}, headers=PAYMENT_SIDE), 409,
+                 "cannot go from completed to pending")
+    assert payments_api.post(path, json={"status": "refunded"}, headers=PAYMENT_SIDE).json["status"] == "refunded"
+    assert_error(payments_api.post(path, json={"status": "paid"}, headers=PAYMENT_SIDE), 400, "status")
+    assert_error(payments_api.post(path, json={}, headers=PAYMENT_SIDE), 400, "missing required field: status")
+    assert_error(payments_api.post("/api/payments/2147483647/status", json={"status": "completed"},
+                                   headers=PAYMENT_SIDE), 404)
 
 
 @pytest.mark.parametrize(("body", "fragment"), [
@@ -205,16 +225,17 @@ def test_payment_status_transitions(payments_api, user):
     ({"user_id": 2147483647, "amount": 5}, "does not exist"),
 ])
 def test_invalid_payments_are_rejected(payments_api, body, fragment):
-    assert_error(payments_api.post("/api/payments", json=body), 400, fragment)
+    assert_error(payments_api.post("/api/payments", json=body, headers=PAYMENT_SIDE), 400, fragment)
 
 
 def test_subscriptions_create_list_get(payments_api, user):
     body = {"user_id": user["id"], "plan_type": "premium", "start_date": "2026-01-01", "end_date": "2026-01-01"}
-    created = payments_api.post("/api/subscriptions", json=body)
+    created = payments_api.post("/api/subscriptions", json=body, headers=PAYMENT_SIDE)
     assert created.status_code == 201, created.json  # end may equal start
     assert set(created.json) == {"id", "user_id", "plan_type", "start_date", "end_date"}
-    assert payments_api.get(f"/api/subscriptions?user_id={user['id']}").json == [created.json]
-    assert payments_api.get(f"/api/subscriptions?id={created.json['id']}").json == created.json
+    mine = as_user(user)
+    assert payments_api.get(f"/api/subscriptions?user_id={user['id']}", headers=mine).json == [created.json]
+    assert payments_api.get(f"/api/subscriptions?id={created.json['id']}", headers=mine).json == created.json
 
 
 @pytest.mark.parametrize(("body", "fragment"), [
@@ -225,12 +246,12 @@ def test_subscriptions_create_list_get(payments_api, user):
 ])
 def test_invalid_subscriptions_are_rejected(payments_api, user, body, fragment):
     full = {"user_id": user["id"], "plan_type": "basic", **body}
-    assert_error(payments_api.post("/api/subscriptions", json=full), 400, fragment)
+    assert_error(payments_api.post("/api/subscriptions", json=full, headers=PAYMENT_SIDE), 400, fragment)
 
 
 @pytest.mark.parametrize("path", ["/api/payments?id=2147483647", "/api/subscriptions?id=2147483647"])
 def test_unknown_payment_or_subscription_is_404(payments_api, path):
-    assert_error(payments_api.get(path), 404)
+    assert_error(payments_api.get(path, headers=PAYMENT_SIDE), 404)
 
 
 # --- body handling, every write endpoint -------------------------------------------------------
@@ -247,8 +268,8 @@ WRITES = {
 def test_malformed_and_huge_bodies_are_json_4xx(apps, domain, path, deployment):
     client = apps["monolith" if deployment == "monolith" else domain].test_client()
     for raw, message in MALFORMED:
-        assert_error(post_raw(client, path, raw), 400, message)
-    assert_error(post_raw(client, path, TOO_BIG), 413, "too large")
+        assert_error(post_raw(client, path, raw, PAYMENT_SIDE), 400, message)
+    assert_error(post_raw(client, path, TOO_BIG, PAYMENT_SIDE), 413, "too large")
 
 
 def test_unknown_route_and_method_are_json(movies_api):
