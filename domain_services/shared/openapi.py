@@ -25,10 +25,12 @@ ERROR = {
 _ERRORS = {
     "400": ("BadRequest", "the request is malformed or a value is invalid"),
     "401": ("Unauthorized", "missing, invalid or expired credentials"),
+    "403": ("Forbidden", "the caller may not do this (another user's data, a role it lacks)"),
     "404": ("NotFound", "no such resource"),
     "409": ("Conflict", "conflicts with existing state"),
     "413": ("PayloadTooLarge", "request body too large"),
     "429": ("TooManyRequests", "throttled"),
+    "502": ("BadGateway", "an external system (the payment provider) failed"),
     "503": ("ServiceUnavailable", "the database is unavailable"),
 }
 _BASE_COMPONENTS: dict[str, Any] = {
