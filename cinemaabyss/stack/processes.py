@@ -38,6 +38,8 @@ class AppProcess:
 PROCESSES: tuple[AppProcess, ...] = (
     AppProcess("monolith", "domain_services.monolith", 8080, "/health", "monolith_url"),
     *(AppProcess(d.name, d.package, d.port, d.health_path, d.url_setting) for d in DOMAINS),
+    # stand-in for an external payment provider: takes checkouts, calls back signed webhooks
+    AppProcess("payment-sandbox", "domain_services.payment_sandbox", 8085, "/health", "payment_provider_url"),
     AppProcess("proxy", "proxy", 8000, "/health", "proxy_url"),
     AppProcess("console", "control_plane", 8090, "/login", "console_url"),
     AppProcess("worker", "worker", None, None),
