@@ -25,9 +25,21 @@ ROOT = Path(PROJECT_ROOT)
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the console app for ``settings`` (default: the process settings)."""
-    from control_plane import admin_views, audit, auth, dashboard, events_stream, kafka_viewer, security, strangler
+    from control_plane import (
+        admin_support,
+        admin_views,
+        audit,
+        auth,
+        dashboard,
+        events_stream,
+        kafka_viewer,
+        security,
+        strangler,
+    )
+    from control_plane.dead_letters import bp as dead_letters_bp
     from control_plane.extensions import csrf, login_manager
     from control_plane.roles import can
+    from control_plane.rollouts import bp as rollouts_bp
     from control_plane.secret import load_secret_key
 
     settings = settings or get_settings()
@@ -48,13 +60,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.init_app(app)
     for blueprint in (auth.bp, dashboard.bp, strangler.bp, audit.bp, kafka_viewer.bp, events_stream.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(dead_letters_bp)  # the event pipeline's dead-letter page
+    app.register_blueprint(rollouts_bp)  # rollout plans: start/pause/resume/abort + the card partial
 
     bind_database(settings.database_url)  # audit, operators and flags open sessions on it
     session = scoped_session(get_session_factory(settings.database_url))
     admin_views.init_admin(app, session, csp_nonce=security.csp_nonce)
     app.teardown_appcontext(lambda _exc: session.remove())
     app.jinja_env.globals["can"] = can
-    app.jinja_env.globals["record_url"] = admin_views.record_url
+    app.jinja_env.globals["record_url"] = admin_support.record_url
     _register_error_pages(app)
     app.add_url_rule("/favicon.ico", "favicon", _favicon)
     return app
