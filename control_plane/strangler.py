@@ -34,7 +34,7 @@ CONFIRM_JUMP = 25
 STEPS = (1, 5, 10, 25, 50, 100)
 HISTORY = 8
 SETTINGS_FIELDS = ("sticky_key", "fallback", "auto_rollback", "rollback_error_rate", "rollback_min_requests",
-                   "shadow_percent")
+                   "shadow_percent", "rollback_consecutive")
 #: What each sticky key means for the share the service observes.
 STICKINESS = {
     "user": "Sticky per user: each signed-in user stays on one backend while the share grows, so the observed "
