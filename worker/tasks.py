@@ -34,7 +34,7 @@ def producer() -> Producer:
     global _producer
     with _producer_lock:
         if _producer is None:
-            _producer = Producer(producer_config(extra={"error_cb": _fatal}))
+            _producer = Producer(producer_config(get_settings(), extra={"error_cb": _fatal}))
         return _producer
 
 

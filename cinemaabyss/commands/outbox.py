@@ -36,8 +36,9 @@ def status_command(as_json: bool) -> None:
 def nudge_command() -> None:
     """Ask the worker to relay now (instead of waiting for the next one-second sweep)."""
     from domain_services.shared.relay_nudge import RelayNudge
+    from domain_services.shared.settings import get_settings
 
-    if not RelayNudge().send_now():
+    if not RelayNudge(get_settings().redis_url).send_now():
         raise click.ClickException("could not reach the Celery broker (Redis)")
     click.echo("relay task sent")
 

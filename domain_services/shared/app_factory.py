@@ -45,7 +45,7 @@ def create_app(
     app.json.sort_keys = False  # keep the contract's field order
     app.json.ensure_ascii = False
     register_error_handlers(app)
-    relay_nudge.install()  # domain writes wake the outbox relay after they commit
+    relay_nudge.install(settings.redis_url)  # domain writes wake the outbox relay after they commit
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     for path in health_paths:

@@ -16,7 +16,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 
-from domain_services.shared.settings import Settings, get_settings
+from domain_services.shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +31,12 @@ DeliveryCallback = Callable[[KafkaError | None, Message], None]
 
 
 def producer_config(
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     delivery_timeout_ms: int = DEFAULT_DELIVERY_TIMEOUT_MS,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Idempotent producer settings; ``extra`` adds or overrides librdkafka properties."""
-    settings = settings or get_settings()
     config: dict[str, Any] = {
         "bootstrap.servers": settings.kafka_brokers,
         "enable.idempotence": True,
@@ -54,11 +53,8 @@ def producer_config(
     return config
 
 
-def consumer_config(
-    group: str, settings: Settings | None = None, extra: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
+def consumer_config(group: str, settings: Settings, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Consumer settings: offsets committed by the application only after processing."""
-    settings = settings or get_settings()
     config: dict[str, Any] = {
         "bootstrap.servers": settings.kafka_brokers,
         "group.id": group,
@@ -71,7 +67,7 @@ def consumer_config(
     return config
 
 
-def make_consumer(group: str, settings: Settings | None = None, extra: Mapping[str, Any] | None = None) -> Consumer:
+def make_consumer(group: str, settings: Settings, extra: Mapping[str, Any] | None = None) -> Consumer:
     """A consumer of ``group`` (subscribe it yourself)."""
     return Consumer(consumer_config(group, settings, extra))
 
@@ -100,7 +96,7 @@ class Publisher:
     :meth:`publish_and_wait`; the events API bridges the callback into asyncio instead.
     """
 
-    def __init__(self, settings: Settings | None = None, *, delivery_timeout_ms: int = DEFAULT_DELIVERY_TIMEOUT_MS,
+    def __init__(self, settings: Settings, *, delivery_timeout_ms: int = DEFAULT_DELIVERY_TIMEOUT_MS,
                  extra: Mapping[str, Any] | None = None) -> None:
         self.producer = Producer(producer_config(settings, delivery_timeout_ms=delivery_timeout_ms, extra=extra))
         self._stop = threading.Event()

@@ -15,8 +15,6 @@ import threading
 
 from celery import Celery
 
-from domain_services.shared.settings import get_settings
-
 log = logging.getLogger(__name__)
 
 RELAY_TASK = "worker.relay_outbox"
@@ -56,7 +54,9 @@ class RelayNudge:
         """Send one relay task immediately; False (logged) when the broker is unreachable."""
         try:
             if self._client is None:
-                self._client = Celery("relay-nudge", broker=self._broker_url or get_settings().redis_url)
+                if self._broker_url is None:
+                    raise RuntimeError("relay nudge not installed with a broker URL")
+                self._client = Celery("relay-nudge", broker=self._broker_url)
                 self._client.conf.broker_connection_retry = False
                 self._client.conf.broker_transport_options = {"socket_connect_timeout": 1, "socket_timeout": 1}
             self._client.send_task(RELAY_TASK, expires=EXPIRES_S, ignore_result=True, retry=False)
@@ -76,8 +76,10 @@ def nudge_relay() -> None:
     _default()
 
 
-def install() -> None:
-    """Register :func:`nudge_relay` as an after-commit nudge of the outbox writer (idempotent)."""
+def install(broker_url: str) -> None:
+    """Nudge the relay over ``broker_url`` (the root's ``REDIS_URL``) after every outbox commit (idempotent)."""
     from domain_services.shared.outbox import register_nudge
+
+    _default._broker_url = broker_url
 
     register_nudge(nudge_relay)

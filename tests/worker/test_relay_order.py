@@ -19,6 +19,7 @@ from domain_services.shared.envelope import is_stale
 from domain_services.shared.kafka import producer_config
 from domain_services.shared.models import OutboxEvent
 from domain_services.shared.outbox import add_event
+from domain_services.shared.settings import load_settings
 from tests.events.kafka_read import high_watermarks, read_range
 from tests.support.processes import wait_until
 from worker.relay import in_key_order, relay_batch
@@ -63,7 +64,7 @@ class FlakyProducer:
     """A real producer whose ``produce`` fails the first try of chosen messages (both failure paths)."""
 
     def __init__(self, brokers: str, fail_keys: set[tuple[str, int]]) -> None:
-        self.producer = Producer(producer_config(extra={"bootstrap.servers": brokers}))
+        self.producer = Producer(producer_config(load_settings(kafka_brokers=brokers)))
         self.pending = set(fail_keys)  # (key, sequence) failing once each
         self.injected = 0
 
