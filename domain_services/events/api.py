@@ -1,4 +1,5 @@
-"""HTTP adapter of the events service (aiohttp): health and ``POST /api/events/{movie,user,payment}``.
+"""HTTP adapter of the events service (aiohttp): health, ``POST /api/events/{movie,user,payment}``
+and ``GET /metrics`` (the event pipeline: dead letters, consumer lag; ``metrics.py``).
 
 An async server fits the job: every request waits a few milliseconds for the broker's
 acknowledgement, which costs a coroutine here instead of a thread. The handler validates,
@@ -15,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from domain_services.events.metrics import PipelineMetrics, metrics_handler
 from domain_services.events.publisher import AsyncPublisher
 from domain_services.events.schemas import PARSERS, SOURCE
 from domain_services.shared.envelope import make_envelope
@@ -57,6 +59,9 @@ async def publish_event(request: web.Request) -> web.Response:
     envelope = make_envelope(event.type, event.action, event.payload, SOURCE)
     try:
         partition, offset = await request.app[PUBLISHER].publish(event.topic, event.key, envelope)
+    except UnicodeEncodeError:
+        # JSON may spell a lone UTF-16 surrogate ("\ud800"); no UTF-8 message can carry it
+        raise InvalidInput("request body contains an invalid Unicode escape (a lone surrogate)") from None
     except PublishError as exc:
         log.warning("event %s not published: %s", envelope["id"], exc)
         return error(f"event broker unavailable: {exc}", 503)
@@ -92,15 +97,18 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> w
     """The events API for ``settings`` (from the composition root, ``runner.main``); the producer
     is created on start-up (inside the serving process)."""
     app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
+    metrics = PipelineMetrics(settings)
 
     async def open_publisher(app: web.Application) -> None:
         app[PUBLISHER] = publisher or AsyncPublisher(settings)
 
     async def close_publisher(app: web.Application) -> None:
         app[PUBLISHER].close()
+        metrics.close()
 
     app.on_startup.append(open_publisher)
     app.on_cleanup.append(close_publisher)
     app.router.add_get("/api/events/health", health)
+    app.router.add_get("/metrics", metrics_handler(metrics))
     app.router.add_post("/api/events/{kind:movie|user|payment}", publish_event)
     return app

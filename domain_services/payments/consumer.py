@@ -10,18 +10,39 @@ from __future__ import annotations
 
 import signal
 import threading
+from typing import Any
 
 from domain_services.payments import reactions
 from domain_services.shared import db
 from domain_services.shared.app_factory import configure_logging
 from domain_services.shared.consumer import Delivery, run_consumer
+from domain_services.shared.consumer_retry import PoisonMessage
 from domain_services.shared.event_types import PAYMENT_TOPIC
 from domain_services.shared.settings import get_settings
+
+
+def check_payment_event(envelope: dict[str, Any]) -> None:
+    """Raise :class:`PoisonMessage` for a ``payment`` event whose ids are not positive integers.
+
+    Every producer of payment events (the payments service, the events API) writes integer
+    ``payment_id`` and ``user_id``; anything else (``"user_id": "abc"``) is a broken message
+    that operators should see on ``payment-events.dlq``, not one to skip silently.
+    """
+    if envelope.get("type") != "payment":
+        return
+    payload = envelope.get("payload")
+    if not isinstance(payload, dict):
+        raise PoisonMessage("payment event without a payload object")
+    for name in ("payment_id", "user_id"):
+        value = payload.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise PoisonMessage(f"payload.{name} must be a positive integer, got {value!r}")
 
 
 def react_to_payments(batch: list[Delivery]) -> None:
     """Handle each envelope of ``batch``; each plan payment extends a subscription exactly once."""
     for delivery in batch:
+        check_payment_event(delivery.envelope)
         reactions.handle_payment_event(delivery.envelope)
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import KafkaException, Message, Producer
+from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from domain_services.shared.consumer_retry import DependencyUnavailable
@@ -163,3 +164,58 @@ class DeadLetterProducer:
     def close(self) -> None:
         """Deliver anything still queued (bounded)."""
         self._producer.flush(5)
+
+
+class DeadLetterCounter:
+    """Counts dead letters per ``(consumer group, source topic)`` by reading the dead-letter topics.
+
+    The log is the count: it survives consumer restarts and covers every consumer process.
+    Each call reads only what arrived since the last one (dead-letter topics stay small).
+    """
+
+    def __init__(self, settings: Settings, topics: Iterable[str] = DEAD_LETTER_TOPICS) -> None:
+        self._consumer = Consumer({"bootstrap.servers": settings.kafka_brokers, "group.id": "cinemaabyss-lag-dlq",
+                                   "enable.auto.commit": False, "log_level": CLIENT_LOG_LEVEL})
+        self._topics = tuple(topics)
+        self._next: dict[tuple[str, int], int] = {}
+        self._counts: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def counts(self, timeout: float = 3.0) -> dict[tuple[str, str], int]:
+        """``(group, source topic) → dead letters so far``; topics that do not exist yet count zero."""
+        with self._lock:
+            metadata = self._consumer.list_topics(timeout=timeout).topics
+            ranges: dict[tuple[str, int], tuple[int, int]] = {}
+            for topic in self._topics:
+                for partition in (metadata[topic].partitions if topic in metadata else ()):
+                    low, high = self._consumer.get_watermark_offsets(TopicPartition(topic, partition),
+                                                                     timeout=timeout, cached=False)
+                    start = max(low, self._next.get((topic, partition), low))
+                    if start < high:
+                        ranges[(topic, partition)] = (start, high)
+            if ranges:
+                self._drain(ranges, timeout)
+            return dict(self._counts)
+
+    def _drain(self, ranges: dict[tuple[str, int], tuple[int, int]], timeout: float) -> None:
+        self._consumer.assign([TopicPartition(t, p, start) for (t, p), (start, _) in ranges.items()])
+        deadline = time.monotonic() + timeout
+        try:
+            while ranges and time.monotonic() < deadline:
+                for record in self._consumer.consume(num_messages=500, timeout=0.2):
+                    if record.error() is not None:
+                        continue
+                    tp = (record.topic(), record.partition())
+                    reason = reason_of(record.headers() or [])
+                    group = reason.group if reason else "unknown"
+                    source = reason.topic if reason else (source_topic(record.topic()) or record.topic())
+                    self._counts[(group, source)] = self._counts.get((group, source), 0) + 1
+                    self._next[tp] = record.offset() + 1
+                    if tp in ranges and record.offset() + 1 >= ranges[tp][1]:
+                        del ranges[tp]
+        finally:
+            self._consumer.unassign()
+
+    def close(self) -> None:
+        """Close the consumer."""
+        self._consumer.close()

@@ -37,7 +37,11 @@ def high_watermarks(brokers: str, topic: str) -> dict[int, int]:
 
 
 def read_range(brokers: str, topic: str, start: dict[int, int] | None = None) -> list[dict[str, Any]]:
-    """Every envelope of ``topic`` from ``start`` (default: the beginning) up to the current end."""
+    """Every envelope of ``topic`` from ``start`` (default: the beginning) up to the current end.
+
+    Each dict also carries the record's ``_key``, ``_partition``, ``_offset``, raw ``_value``
+    and decoded ``_headers``.
+    """
     end = high_watermarks(brokers, topic)
     start = start or dict.fromkeys(end, 0)
     wanted = {p: (start.get(p, 0), hw) for p, hw in end.items() if hw > start.get(p, 0)}
@@ -59,6 +63,8 @@ def read_range(brokers: str, topic: str, start: dict[int, int] | None = None) ->
                     remaining -= 1
                     envelopes.append({"_key": msg.key().decode() if msg.key() else None,
                                       "_partition": msg.partition(), "_offset": msg.offset(),
+                                      "_value": msg.value(),
+                                      "_headers": {k: v.decode() for k, v in (msg.headers() or [])},
                                       **(decode(msg.value()) or {})})
         return envelopes
     finally:

@@ -92,6 +92,14 @@ def test_body_that_is_not_a_json_object_is_400(events_service, raw):
     assert "error" in response.json()
 
 
+def test_lone_surrogate_in_a_field_is_400_not_500(events_service):
+    raw = b'{"movie_id": 1, "title": "bad \\ud800 title", "action": "viewed"}'
+    response = httpx.post(f"{events_service.url}/api/events/movie", content=raw,
+                          headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "surrogate" in response.json()["error"]
+
+
 def test_unknown_kind_is_404_and_wrong_method_405(events_service):
     assert httpx.post(f"{events_service.url}/api/events/rental", json={}).status_code == 404
     response = httpx.get(f"{events_service.url}/api/events/movie")

@@ -1,5 +1,6 @@
-"""Fixtures of the relay tests: worker and beat as real processes, a private Redis queue, and a
-throw-away Kafka broker the fault test may kill without touching the shared one."""
+"""Fixtures of the relay and consumer tests: worker, beat and consumers as real processes, a
+private Redis queue, and a throw-away Kafka broker the fault tests may kill without touching
+the shared one."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.support.processes import running
+from tests.support.processes import free_port, running
 from tests.worker.kafka_private import PrivateKafka
 
+PAYMENTS_CONSUMER = "domain_services.payments.consumer"
 # A Redis database of its own keeps the stack's worker from taking the tests' relay tasks.
 TEST_REDIS_DB = 13
 
@@ -47,12 +49,13 @@ def relay(db_url, redis_url, kafka_brokers):
 
 @pytest.fixture(scope="module")
 def private_pipeline(db_url, redis_url, private_kafka):
-    """Worker, beat and the events service (with its consumers) all on the private broker."""
+    """Worker, beat, the events service (with its consumer) and the payments consumer, all on the
+    private broker."""
     env = relay_env(redis_url, private_kafka.bootstrap)
-    from tests.support.processes import free_port
 
     with running("worker-private", "worker", env=env, health_path=None), \
             running("beat-private", "worker.beat", env=env, health_path=None), \
+            running("payments-consumer-private", PAYMENTS_CONSUMER, env=env, health_path=None) as payments, \
             running("events-private", "domain_services.events", env=env, port=free_port(),
                     health_path="/api/events/health") as events:
-        yield {"env": env, "events": events, "kafka": private_kafka}
+        yield {"env": env, "events": events, "payments": payments, "kafka": private_kafka}

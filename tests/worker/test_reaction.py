@@ -11,6 +11,7 @@ from sqlalchemy import select
 from domain_services.payments import services as payments
 from domain_services.payments import subscriptions
 from domain_services.payments.models import Subscription
+from domain_services.payments.plans import price_of
 from domain_services.payments.reactions import PERIOD, handle_payment_event
 from domain_services.shared.db import read_session
 from domain_services.shared.envelope import make_envelope, utcnow
@@ -32,14 +33,22 @@ def _subscriptions(user_id: int) -> list:
                                            Subscription.end_date).where(Subscription.user_id == user_id)).all())
 
 
+def _completed_payment(user_id: int, plan: str = "premium") -> int:
+    """A plan payment at the plan's price, completed by the payment side (emits ``payment.completed``)."""
+    payment = payments.create_payment({"user_id": user_id, "amount": float(price_of(plan)), "plan_type": plan})
+    payments.change_status(payment["id"], "completed")
+    return payment["id"]
+
+
 def _payment_event(user_id: int, payment_id: int, plan: str = "premium") -> dict:
-    return make_envelope("payment", "completed", {"payment_id": payment_id, "user_id": user_id, "amount": 9.99,
-                                                  "status": "completed", "plan_type": plan}, "test")
+    return make_envelope("payment", "completed", {"payment_id": payment_id, "user_id": user_id,
+                                                  "amount": float(price_of(plan)), "status": "completed",
+                                                  "plan_type": plan}, "test")
 
 
 def test_first_plan_payment_creates_a_subscription_once(db_url):
     user_id = _new_user()
-    event = _payment_event(user_id, 10_000_000 + user_id)
+    event = _payment_event(user_id, _completed_payment(user_id))
 
     assert handle_payment_event(event) == "subscription.created"
     assert handle_payment_event(event) == "duplicate"
@@ -55,7 +64,7 @@ def test_active_subscription_is_extended_by_30_days_exactly_once(db_url):
     created = subscriptions.create_subscription({"user_id": user_id, "plan_type": "basic",
                                                  "start_date": now.isoformat(),
                                                  "end_date": (now + timedelta(days=5)).isoformat()})
-    payment_id = 20_000_000 + user_id
+    payment_id = _completed_payment(user_id, "family")
     event = _payment_event(user_id, payment_id, "family")
 
     assert handle_payment_event(event) == "subscription.extended"
@@ -68,14 +77,16 @@ def test_active_subscription_is_extended_by_30_days_exactly_once(db_url):
     assert abs(sub.end_date - (now + timedelta(days=35))) < timedelta(seconds=1)
 
 
-def test_events_without_a_plan_or_for_unknown_users_change_nothing(db_url):
+def test_events_without_a_plan_or_a_completed_payment_change_nothing(db_url):
     assert handle_payment_event(make_envelope("payment", "completed", {"payment_id": 1, "user_id": 1}, "t")) == \
         "ignored"
     assert handle_payment_event(make_envelope("payment", "failed", {"payment_id": 1, "user_id": 1,
                                                                    "plan_type": "basic"}, "t")) == "ignored"
-    ghost = _payment_event(2_000_000_000, 1_000_000_000 + uuid.uuid4().int % 1_000_000_000)  # fresh each run
-    assert handle_payment_event(ghost) == "unknown-user"
-    assert handle_payment_event(ghost) == "duplicate"
+    user_id = _new_user()
+    pending = payments.create_payment({"user_id": user_id, "amount": float(price_of("basic")), "plan_type": "basic"})
+    forged = _payment_event(user_id, pending["id"], "basic")  # says completed; the row says pending
+    assert handle_payment_event(forged) == "unpaid"
+    assert _subscriptions(user_id) == []
 
 
 def _committed(brokers: str, group: str, topic: str, partition: int) -> int:
@@ -91,12 +102,13 @@ def test_payment_through_outbox_kafka_and_consumer_extends_once_even_when_replay
     user_id = _new_user()
     start = high_watermarks(brokers, "payment-events")
 
-    payment = payments.create_payment({"user_id": user_id, "amount": 12.5, "plan_type": "premium"})
+    payment_id = _completed_payment(user_id)
 
     wait_until(lambda: len(_subscriptions(user_id)) == 1, timeout=30, message="subscription created by reaction")
     [before] = _subscriptions(user_id)
     [original] = [e for e in read_range(brokers, "payment-events", start)
-                  if e.get("type") == "payment" and e["payload"].get("payment_id") == payment["id"]]
+                  if (e.get("type"), e.get("action")) == ("payment", "completed")
+                  and e["payload"].get("payment_id") == payment_id]
 
     # replay the very same message, as a broker redelivery or a relay retry would
     envelope = {k: v for k, v in original.items() if not k.startswith("_")}
