@@ -1,29 +1,30 @@
-"""Composition root of the monolith: all domain blueprints in one app."""
+"""Composition root of the monolith: every flagged domain's blueprint in one app.
+
+The domains come from the registry (``domain_services/shared/registry.py``): a flagged domain
+is one the strangler moves out of the monolith, so the monolith serves it too. Each domain
+package follows one convention — ``<package>.api.blueprint`` and
+``<package>.openapi.FRAGMENT`` — so a new domain needs no edit here.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 from flask import Flask
 
-from domain_services.movies.api import blueprint as movies
-from domain_services.movies.openapi import FRAGMENT as MOVIES_API
-from domain_services.payments.api import blueprint as payments
-from domain_services.payments.openapi import FRAGMENT as PAYMENTS_API
-from domain_services.shared import openapi
+from domain_services.shared import openapi, registry
 from domain_services.shared.app_factory import create_app as build
 from domain_services.shared.settings import Settings
-from domain_services.users.api import blueprint as users
-from domain_services.users.openapi import FRAGMENT as USERS_API
 
 DEFAULT_PORT = 8080
 HEALTH_PATH = "/health"
 
 
 def create_app(settings: Settings) -> Flask:
-    """The monolith app: every domain plus ``GET /health`` and ``GET /openapi.json`` (the union)."""
-    app = build("monolith", [movies, users, payments], settings=settings, health_paths=[HEALTH_PATH])
-    openapi.install(
-        app,
-        "CinemaAbyss monolith",
-        [MOVIES_API, USERS_API, PAYMENTS_API, openapi.health_fragment(HEALTH_PATH)],
-    )
+    """The monolith app: every flagged domain plus ``GET /health`` and ``GET /openapi.json`` (the union)."""
+    packages = [registry.domain(name).package for name in registry.FLAGGED]
+    blueprints = [importlib.import_module(f"{package}.api").blueprint for package in packages]
+    fragments = [importlib.import_module(f"{package}.openapi").FRAGMENT for package in packages]
+    app = build("monolith", blueprints, settings=settings, health_paths=[HEALTH_PATH])
+    openapi.install(app, "CinemaAbyss monolith", [*fragments, openapi.health_fragment(HEALTH_PATH)])
     return app

@@ -36,7 +36,15 @@ def serve(app_factory: Callable[[Settings], Any], default_port: int, *,
     """
     settings = get_settings()
     configure_logging(settings)
-    options: dict[str, Any] = {
+    options = gunicorn_options(settings, default_port)
+    if post_fork is not None:
+        options["post_fork"] = post_fork
+    _Gunicorn(app_factory, settings, options).run()
+
+
+def gunicorn_options(settings: Settings, default_port: int) -> dict[str, Any]:
+    """gunicorn's settings for one Flask process: ``HOST`` (loopback unless configured) and port."""
+    return {
         "bind": f"{settings.host}:{settings.port_or(default_port)}",
         "workers": settings.web_workers,
         "threads": settings.web_threads,
@@ -51,6 +59,3 @@ def serve(app_factory: Callable[[Settings], Any], default_port: int, *,
         # processes run side by side, so it is off.
         "control_socket_disable": True,
     }
-    if post_fork is not None:
-        options["post_fork"] = post_fork
-    _Gunicorn(app_factory, settings, options).run()
