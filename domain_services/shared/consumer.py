@@ -28,7 +28,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 from domain_services.shared.consumer_retry import DeadLetter, PoisonMessage, RetryPolicy, is_transient
 from domain_services.shared.dead_letters import DeadLetterProducer
 from domain_services.shared.kafka import decode, make_consumer
-from domain_services.shared.settings import Settings, get_settings
+from domain_services.shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -196,10 +196,12 @@ class ConsumerLoop:
 
 
 def run_consumer(group: str, topics: Iterable[str], handle: BatchHandler, stop: threading.Event,
-                 settings: Settings | None = None, *, policy: RetryPolicy | None = None,
+                 settings: Settings, *, policy: RetryPolicy | None = None,
                  require_envelope: bool = False) -> None:
-    """Consume ``topics`` as ``group`` with ``handle`` until ``stop`` is set (see the module docstring)."""
-    settings = settings or get_settings()
+    """Consume ``topics`` as ``group`` with ``handle`` until ``stop`` is set (see the module docstring).
+
+    ``settings`` come from the consumer process's entry point (its composition root).
+    """
     policy = policy or RetryPolicy(settings.consumer_max_attempts, settings.consumer_retry_backoff_ms / 1000,
                                    settings.consumer_retry_max_backoff_ms / 1000)
     consumer = make_consumer(group, settings)
