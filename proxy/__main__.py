@@ -4,6 +4,9 @@
 pool, flag listener and metrics; ``PROXY_INTERFACE`` picks granian's RSGI (default, faster)
 or ASGI interface. With several workers Prometheus runs in multiprocess mode over a fresh
 directory under ``RUN_DIR`` so ``/metrics`` sums all workers.
+
+A client gets ``PROXY_HEADER_TIMEOUT_MS`` to send its request headers (granian closes the
+connection after that); body limits are the gateway's own (``proxy/intake.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ def main() -> None:
         _prepare_metrics_dir(settings.run_dir, port)
     from granian import Granian
     from granian.constants import Interfaces, Loops
+    from granian.http import HTTP1Settings
 
     rsgi = settings.proxy_interface.lower() != "asgi"
     Granian(
@@ -44,6 +48,8 @@ def main() -> None:
         workers=max(1, settings.web_workers),
         loop=Loops.uvloop,
         backlog=2048,
+        # granian accepts 1..60000 ms; a slow-header client is cut off after this
+        http1_settings=HTTP1Settings(header_read_timeout=min(60_000, max(1, settings.proxy_header_timeout_ms))),
         log_level=settings.log_level.lower(),
     ).serve()
 

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 from domain_services.shared.settings import Settings, get_settings
 from proxy.gateway import Gateway
+from proxy.target import encode_decoded
 from proxy.types import Headers, Inbound, Receive, Scope, Send
 
 
@@ -81,7 +82,7 @@ class ProxyApp:
             client = scope.get("client")
             request = Inbound(
                 method=scope["method"],
-                path=raw_path.decode("latin-1") if raw_path else scope["path"],
+                path=raw_path.decode("latin-1") if raw_path else encode_decoded(scope["path"]),
                 query=scope["query_string"].decode("latin-1"),
                 headers=headers,
                 client=client[0] if client else "",

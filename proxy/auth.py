@@ -1,16 +1,11 @@
-"""Gateway auth: verify the users service's tokens and apply the per-route policy.
+"""Gateway authentication: who a bearer token speaks for, or :class:`AuthError` (401).
 
-Tokens are Ed25519 JWTs verified by ``domain_services.shared.tokens`` (pinned algorithm,
-issuer, expiry). Verified tokens are cached until their expiry (bounded), so repeat
-requests skip the signature check. Policy (``PROXY_AUTH_MODE``):
-
-* ``writes`` (default, ARCHITECTURE §6): GET/HEAD/OPTIONS open; other methods need a token,
-  except sign-up and login (``POST /api/users``, ``/api/auth/*``);
-* ``all``: every ``/api`` request needs a token, same exceptions, plus health probes;
-* ``off``: nothing required (a token that is sent is still verified and passed on).
-
-A client-sent ``X-User-Id`` is never passed upstream: the proxy sets it from a valid token
-only; without a token it is used as a sticky-routing hint.
+Tokens are Ed25519 JWTs checked by :func:`domain_services.shared.tokens.verify_claims`
+(pinned algorithm, issuer, expiry, ``typ`` = access, a known role). A verified token's claims
+are cached until it expires (bounded), so repeat requests skip the signature check; the
+revocation check (:class:`~proxy.revocations.RevocationCache`) runs on every request, so a
+revocation takes effect on cached tokens too. What a caller may do is decided by
+:mod:`proxy.policy`.
 """
 
 from __future__ import annotations
@@ -18,17 +13,13 @@ from __future__ import annotations
 import logging
 import time
 
-import jwt
-
 from domain_services.shared.settings import Settings
-from domain_services.shared.tokens import InvalidToken, load_public_key, verify_token
+from domain_services.shared.tokens import InvalidToken, TokenClaims, load_public_key, verify_claims
+from proxy.policy import MODES
+from proxy.revocations import RevocationCache
 
 log = logging.getLogger(__name__)
 
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-OPEN_PREFIXES = ("/api/auth/",)
-OPEN_EXACT = frozenset({"/api/auth"})
-SIGN_UP = frozenset({"/api/users", "/api/users/"})
 CACHE_SIZE = 10_000
 KEY_RETRY_SECONDS = 5.0
 
@@ -41,28 +32,18 @@ class AuthError(Exception):
         self.message = message
 
 
-def requires_token(mode: str, method: str, path: str) -> bool:
-    """Whether the policy demands a valid token for ``method path``."""
-    if mode == "off" or not path.startswith("/api"):
-        return False
-    if path.startswith(OPEN_PREFIXES) or path in OPEN_EXACT or (method == "POST" and path in SIGN_UP):
-        return False
-    if mode == "all":
-        return not path.endswith("/health")
-    return method not in READ_METHODS
-
-
 class Authenticator:
     """Verifies bearer tokens with the users service's public key (reloaded until present)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, revoked: RevocationCache) -> None:
         self.settings = settings
         self.mode = settings.proxy_auth_mode
-        if self.mode not in {"writes", "all", "off"}:
+        if self.mode not in MODES:
             raise ValueError(f"invalid PROXY_AUTH_MODE {self.mode!r}: expected writes, all or off")
+        self.revoked = revoked
         self._key: str | None = None
         self._key_checked = 0.0
-        self._cache: dict[str, tuple[str, float]] = {}
+        self._cache: dict[str, TokenClaims] = {}
 
     def _public_key(self) -> str | None:
         now = time.monotonic()
@@ -74,10 +55,10 @@ class Authenticator:
                 log.warning("token public key not found yet; tokens cannot be verified")
         return self._key
 
-    def user_id(self, authorization: str | None) -> str | None:
-        """The verified user id of an ``Authorization: Bearer`` header, ``None`` without one.
+    def claims(self, authorization: str | None) -> TokenClaims | None:
+        """The verified claims of an ``Authorization: Bearer`` header, ``None`` without one.
 
-        Raises :class:`AuthError` for a malformed, invalid or expired token.
+        Raises :class:`AuthError` for a malformed, invalid, expired or revoked token.
         """
         if not authorization:
             return None
@@ -85,22 +66,25 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthError("authorization must be a bearer token")
         token = token.strip()
-        cached = self._cache.get(token)
-        now = time.time()
-        if cached is not None:
-            if cached[1] > now:
-                return cached[0]
+        claims = self._cache.get(token)
+        if claims is None:
+            claims = self._verify(token)
+        elif claims.expires_at <= time.time():
             del self._cache[token]
             raise AuthError("token expired")
+        if self.revoked.is_revoked(claims.user_id, claims.issued_at):
+            raise AuthError("token revoked")
+        return claims
+
+    def _verify(self, token: str) -> TokenClaims:
         key = self._public_key()
         if key is None:
             raise AuthError("cannot verify tokens: the users service's public key is not available")
         try:
-            uid = str(verify_token(token, key))
+            claims = verify_claims(token, key)
         except InvalidToken as exc:
             raise AuthError(exc.message) from None
-        expiry = float(jwt.decode(token, options={"verify_signature": False})["exp"])
         if len(self._cache) >= CACHE_SIZE:
             self._cache.clear()
-        self._cache[token] = (uid, expiry)
-        return uid
+        self._cache[token] = claims
+        return claims

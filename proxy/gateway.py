@@ -13,13 +13,15 @@ import logging
 import os
 import random
 import time
+from collections.abc import AsyncIterator
 
 import aiohttp
 
 from domain_services.shared.settings import Settings
-from proxy import forward, health, metrics
-from proxy.auth import Authenticator, AuthError, requires_token
+from proxy import forward, health, intake, metrics, policy, target
+from proxy.auth import Authenticator, AuthError
 from proxy.flagcache import FlagCache
+from proxy.revocations import RevocationCache
 from proxy.rollback import AutoRollback
 from proxy.routing import Flag, Upstreams, route_of
 from proxy.shadow import Shadower
@@ -29,6 +31,33 @@ log = logging.getLogger(__name__)
 
 IDEMPOTENT = frozenset({"GET", "HEAD"})
 JSON_HEADERS: Headers = [("content-type", "application/json")]
+
+
+#: What ``OPTIONS *`` answers.
+ALLOW = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+
+
+def _set_role(request: Inbound, role: str | None) -> None:
+    """Replace any client-sent ``X-User-Role`` by the verified one (none for anonymous callers).
+
+    ``X-User-Id`` is set from the same token by :func:`proxy.forward.upstream_headers`.
+    """
+    headers = request.headers
+    if any(name == "x-user-role" for name, _ in headers):
+        headers = request.headers = [(name, value) for name, value in headers if name != "x-user-role"]
+    if role is not None:
+        headers.append(("x-user-role", role))
+
+
+def _set_body(request: Inbound, body: bytes) -> None:
+    """Hand the buffered body on in one piece, with its length (also for a chunked upload)."""
+    if not any(name == "content-length" for name, _ in request.headers):
+        request.headers.append(("content-length", str(len(body))))
+    request.body = _once(body) if body else None
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    yield body
 
 
 def _request_id(value: str | None) -> str:
@@ -45,7 +74,12 @@ class Gateway:
         self.settings = settings
         self.upstreams = Upstreams.from_settings(settings)
         self.cache = FlagCache(settings)
-        self.auth = Authenticator(settings)
+        self.revoked = RevocationCache(settings)
+        self.auth = Authenticator(settings, self.revoked)
+        self.slots = intake.ClientSlots(settings.proxy_max_client_concurrency)
+        self.body_limits = intake.BodyLimits.from_settings(settings)
+        #: upstream base URLs, lower-case: an answer's Location under one of them is made relative
+        self.internal = tuple(url.lower() for url in (self.upstreams.monolith, *self.upstreams.services.values()))
         self.recorder = metrics.Recorder()
         self.rollbacks = AutoRollback(self.cache)
         self.session: aiohttp.ClientSession | None = None
@@ -60,6 +94,7 @@ class Gateway:
         self.flusher = metrics.TrafficFlusher(self.recorder, self.settings.redis_url)
         self.flusher.start()
         await self.cache.start()
+        await self.revoked.start()
         # Forwarding allocates many short-lived objects: freeze what start-up built and collect
         # the young generation less often, which trims GC pauses from the latency tail.
         gc.collect()
@@ -70,6 +105,7 @@ class Gateway:
         """Stop background work and close connections."""
         await self.rollbacks.stop()
         await self.cache.stop()
+        await self.revoked.stop()
         if self.flusher is not None:
             await self.flusher.stop()
         if self.shadower is not None:
@@ -78,24 +114,65 @@ class Gateway:
             await self.session.close()
 
     async def handle(self, request: Inbound, out: Responder) -> None:
-        """Answer one request."""
-        path = request.path
+        """Answer one request: canonical target, per-address cap, identity and policy, body, route.
+
+        Everything after this method sees ``request.path`` as the canonical path
+        (:mod:`proxy.target`), and that exact path is what the upstream receives.
+        """
+        try:
+            path = target.canonical_path(request.path)
+        except target.BadTarget as exc:
+            return await self._bad_target(request, out, exc.message)
+        request.path = path
         if not path.startswith("/api/"):
             if path == "/health":
                 body, ctype = health.health_body(self.cache, self.upstreams, self.auth.mode,
-                                                 request.header("accept"))
+                                                 request.header("accept"), self.revoked)
                 return await out.full(200, [("content-type", ctype)], body)
             if path == "/metrics":
                 body, ctype = metrics.render()
                 return await out.full(200, [("content-type", ctype)], body)
         request_id = _request_id(request.header("x-request-id"))
+        client = request.client
+        if not self.slots.acquire(client):
+            return await self._error(out, 429, "too many concurrent requests from this address", request_id,
+                                     "proxy", extra=[("retry-after", "1")])
         try:
-            user_id = self.auth.user_id(request.header("authorization"))
-        except AuthError as exc:
-            return await self._refuse(out, exc.message, request_id)
-        if user_id is None and requires_token(self.auth.mode, request.method, path):
+            await self._admit(request, out, path, request_id)
+        finally:
+            self.slots.release(client)
+
+    async def _admit(self, request: Inbound, out: Responder, path: str, request_id: str) -> None:
+        """Authenticate and authorise by the policy table, take the whole body, then route."""
+        rule = policy.rule_for(request.method, path)
+        claims = None
+        if not rule.open_door:  # sign-in must work whatever stale token is attached
+            try:
+                claims = self.auth.claims(request.header("authorization"))
+            except AuthError as exc:
+                return await self._refuse(out, exc.message, request_id)
+        role = claims.role if claims is not None else policy.ANONYMOUS
+        verdict = policy.verdict(rule, role, self.auth.mode)
+        if verdict == policy.UNAUTHENTICATED:
             return await self._refuse(out, "authentication required", request_id)
-        await self._route(request, out, route_of(path), user_id, request_id)
+        if verdict == policy.FORBIDDEN:
+            return await self._error(out, 403, f"role {role} may not {request.method} {path}", request_id, "proxy")
+        _set_role(request, claims.role if claims is not None else None)
+        if request.body is not None:
+            try:
+                body = await intake.read_body(request.body, request.headers, self.body_limits)
+            except intake.IntakeError as exc:
+                return await self._error(out, exc.status, exc.message, request_id, "proxy")
+            _set_body(request, body)
+        user_id = str(claims.user_id) if claims is not None else None
+        await self._route(request, target.PublicLocations(out, self.internal), route_of(path), user_id, request_id)
+
+    async def _bad_target(self, request: Inbound, out: Responder, message: str) -> None:
+        """``OPTIONS *`` answers what the gateway allows; any other unusable target is a 400."""
+        request_id = _request_id(request.header("x-request-id"))
+        if request.path == "*" and request.method == "OPTIONS":
+            return await out.full(204, [("allow", ALLOW), ("x-request-id", request_id)], b"")
+        await self._error(out, 400, message, request_id, "proxy")
 
     async def _refuse(self, out: Responder, message: str, request_id: str) -> None:
         metrics.AUTH_FAILURES.inc()

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from proxy.flagcache import FlagCache
+from proxy.revocations import RevocationCache
 from proxy.routing import Upstreams
 
 HEALTH_TEXT = b"Strangler Fig Proxy is healthy"
@@ -17,19 +18,22 @@ def wants_json(accept: str | None) -> bool:
     return bool(accept) and "application/json" in accept
 
 
-def health_document(cache: FlagCache, upstreams: Upstreams, auth_mode: str) -> dict[str, Any]:
-    """Flags table and freshness, listener state, upstream URLs and auth policy of this worker."""
+def health_document(cache: FlagCache, upstreams: Upstreams, auth_mode: str,
+                    revoked: RevocationCache) -> dict[str, Any]:
+    """Flags table and freshness, listener states, upstream URLs and auth policy of this worker."""
     return {
         "status": "ok",
         "pid": os.getpid(),
         **cache.status(),
         "upstreams": {"monolith": upstreams.monolith, **upstreams.services},
         "auth_mode": auth_mode,
+        "revocations": revoked.status(),
     }
 
 
-def health_body(cache: FlagCache, upstreams: Upstreams, auth_mode: str, accept: str | None) -> tuple[bytes, str]:
+def health_body(cache: FlagCache, upstreams: Upstreams, auth_mode: str, accept: str | None,
+                revoked: RevocationCache) -> tuple[bytes, str]:
     """``(body, content type)`` of the health answer."""
     if wants_json(accept):
-        return json.dumps(health_document(cache, upstreams, auth_mode)).encode(), "application/json"
+        return json.dumps(health_document(cache, upstreams, auth_mode, revoked)).encode(), "application/json"
     return HEALTH_TEXT, "text/plain; charset=utf-8"

@@ -1,10 +1,12 @@
 """RSGI adapter for granian (``proxy.rsgi:app``): the same gateway without ASGI's message dicts.
 
 Measured ~20% faster than granian's ASGI interface on our machines, so it is the default
-(``PROXY_INTERFACE=rsgi``). RSGI only exposes the percent-*decoded* path, so it is re-quoted
-before forwarding: an encoded slash (``%2F``) reaches the upstream as ``/`` (as behind nginx
-with a URI in ``proxy_pass``). The contract's routes never carry one; run
-``PROXY_INTERFACE=asgi`` where byte-exact paths matter (ASGI forwards ``raw_path``).
+(``PROXY_INTERFACE=rsgi``). RSGI only exposes the percent-*decoded* path, so it is escaped
+again (:func:`proxy.target.encode_decoded`) and canonicalised like any raw path: ``\\``,
+``%``, controls and a lossy decode (U+FFFD) are refused as under ASGI. One difference
+remains: an encoded slash (``%2F``) inside a segment cannot be told from ``/`` here, so it
+splits the segment (and the upstream receives exactly that split path) instead of being
+refused; ``PROXY_INTERFACE=asgi`` refuses it (docs/security.md).
 
 Start-up and shut-down run in ``__rsgi_init__``/``__rsgi_del__``,
 which granian calls on each worker's loop before serving and after stopping.
@@ -15,11 +17,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import quote
 
 from domain_services.shared.settings import Settings, get_settings
 from proxy.app import has_body
 from proxy.gateway import Gateway
+from proxy.target import encode_decoded
 from proxy.types import Headers, Inbound
 
 
@@ -28,18 +30,6 @@ async def _body(protocol: Any) -> AsyncIterator[bytes]:
     async for chunk in protocol:
         if chunk:
             yield chunk
-
-
-#: Characters left as they are when re-quoting the decoded path (RFC 3986 pchar and "/").
-_PATH_SAFE = "/:@!$&'()*+,;=-._~"
-
-
-def _requote(path: str) -> str:
-    """The decoded RSGI path as a valid URL path (fast when nothing needs quoting)."""
-    if path.isascii() and path.isprintable() and " " not in path and "%" not in path and "?" not in path \
-            and "#" not in path:
-        return path
-    return quote(path, safe=_PATH_SAFE)
 
 
 class RsgiResponder:
@@ -85,11 +75,11 @@ class RsgiProxy:
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
         if scope.proto != "http":
             return
-        headers = scope.headers.items()
+        headers = list(scope.headers.items())
         client = scope.client
         request = Inbound(
             method=scope.method,
-            path=_requote(scope.path),
+            path=encode_decoded(scope.path),
             query=scope.query_string,
             headers=headers,
             client=client.rpartition(":")[0] or client,

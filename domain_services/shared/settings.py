@@ -141,6 +141,18 @@ class Settings:
     proxy_connect_timeout_ms: int = _setting("PROXY_CONNECT_TIMEOUT_MS", "2000", "proxy upstream connect timeout")
     proxy_read_timeout_ms: int = _setting("PROXY_READ_TIMEOUT_MS", "30000", "proxy upstream read timeout")
     proxy_flag_refresh_ms: int = _setting("PROXY_FLAG_REFRESH_MS", "5000", "proxy periodic flag re-read")
+    proxy_header_timeout_ms: int = _setting(
+        "PROXY_HEADER_TIMEOUT_MS", "10000", "proxy: time a client has to send its request headers (1..60000)"
+    )
+    proxy_body_timeout_ms: int = _setting(
+        "PROXY_BODY_TIMEOUT_MS", "30000", "proxy: time a client has to send its whole request body"
+    )
+    proxy_body_min_rate: int = _setting(
+        "PROXY_BODY_MIN_RATE", "4096", "proxy: slowest average request body rate in bytes/s (after 2 s; 0 = none)"
+    )
+    proxy_max_client_concurrency: int = _setting(
+        "PROXY_MAX_CLIENT_CONCURRENCY", "64", "proxy: concurrent requests per client address and worker (0 = no cap)"
+    )
 
     def port_or(self, default: int) -> int:
         """The configured ``PORT`` or this process's default port."""

@@ -44,11 +44,12 @@ def test_monolith_serves_by_default_with_request_id(proxy_factory):
     assert len(generated) == 32
 
 
-def test_routing_table_sends_each_prefix_to_its_service(proxy_factory, db_url):
+def test_routing_table_sends_each_prefix_to_its_service(proxy_factory, db_url, jwt_keys):
     proxy = proxy_factory()
     for domain in ("movies", "users", "payments"):
         set_and_wait(proxy, db_url, domain, mode="service")
-    with httpx.Client(base_url=proxy.url) as client:
+    signed_in = {"Authorization": f"Bearer {issue_token(1, jwt_keys[0], 300)}"}  # payments, auth reads need a user
+    with httpx.Client(base_url=proxy.url, headers=signed_in) as client:
         for path, upstream in [("/api/movies", "movies"), ("/api/users", "users"), ("/api/auth/me", "users"),
                                ("/api/payments", "payments"), ("/api/subscriptions", "payments"),
                                ("/api/events/health", "events")]:
@@ -105,10 +106,11 @@ def test_response_hop_by_hop_headers_are_removed(proxy_factory, upstream_factory
 
 
 def test_20_mb_bodies_stream_through_both_ways(proxy_factory, db_url, jwt_keys):
-    proxy = proxy_factory()
+    # uploads are buffered whole at the gateway up to MAX_BODY_BYTES (docs/security.md), so raise it here
+    proxy = proxy_factory(MAX_BODY_BYTES=str(32 * 1024 * 1024))
     set_and_wait(proxy, db_url, "movies", mode="service")
     size = 20 * 1024 * 1024
-    token = issue_token(1, jwt_keys[0], 300)
+    token = issue_token(1, jwt_keys[0], 300, role="editor")
 
     def chunks():
         sent = 0
@@ -151,7 +153,7 @@ def test_writes_need_a_valid_token_and_reads_do_not(proxy_factory, db_url, jwt_k
 
         forged = issue_token(5, generate_keys()[0], 300)
         assert client.post("/api/movies", json={}, headers={"Authorization": f"Bearer {forged}"}).status_code == 401
-        good = issue_token(42, private_pem, 300)
+        good = issue_token(42, private_pem, 300, role="editor")  # catalogue writes: editors and admins
         ok = client.post("/api/movies", json={}, headers={"Authorization": f"Bearer {good}", "X-User-Id": "7"})
         assert ok.status_code == 200 and ok.json()["headers"]["x-user-id"] == "42"
         assert client.get("/api/movies", headers={"Authorization": f"Bearer {good}"}).json()["headers"][
@@ -227,12 +229,11 @@ def test_both_server_interfaces_forward_paths_queries_and_bodies_verbatim(proxy_
                                                                          interface):
     proxy = proxy_factory(PROXY_INTERFACE=interface)
     set_and_wait(proxy, db_url, "movies", mode="service")
-    token = issue_token(3, jwt_keys[0], 300)
+    token = issue_token(3, jwt_keys[0], 300, role="editor")
     with httpx.Client(base_url=proxy.url) as client:
-        echoed = client.get("/api/movies/a%2Fb/c%20d/%E2%9C%93?q=x%26y&z=%E2%9C%93").json()
-        # RSGI only exposes the decoded path: re-quoted, an encoded slash becomes "/" (documented)
-        path = "/api/movies/a%2Fb/c%20d/%E2%9C%93" if interface == "asgi" else "/api/movies/a/b/c%20d/%E2%9C%93"
-        assert echoed["path"] == path and echoed["query"] == "q=x%26y&z=%E2%9C%93"
+        echoed = client.get("/api/movies/c%20d/%E2%9C%93?q=x%26y&z=%E2%9C%93").json()
+        # encoded slashes and other odd paths: tests/security/test_targets_live.py
+        assert echoed["path"] == "/api/movies/c%20d/%E2%9C%93" and echoed["query"] == "q=x%26y&z=%E2%9C%93"
         posted = client.post("/api/movies", content=b"x" * 1000, headers={"Authorization": f"Bearer {token}"})
         assert posted.json()["body_length"] == 1000 and posted.json()["method"] == "POST"
         assert client.head(ONE_MOVIE).status_code == 200
