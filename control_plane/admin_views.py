@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
@@ -20,11 +21,11 @@ from flask_admin.form import BaseForm
 from flask_admin.menu import MenuLink
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup
 from sqlalchemy.orm import scoped_session
 from wtforms import PasswordField, StringField
 
 from control_plane import audit_log, operators
+from control_plane.admin_support import DateOrDateTimeField, attach_error, fk_link, snapshot
 from control_plane.roles import can
 from domain_services.movies import services as movies
 from domain_services.movies.models import Movie
@@ -35,33 +36,6 @@ from domain_services.shared.errors import DomainError, InvalidInput
 from domain_services.shared.models import OPERATOR_ROLES, Operator
 from domain_services.users import services as users
 from domain_services.users.models import User
-
-#: Event/record kind → (admin endpoint, permission needed to open it).
-RECORD_VIEWS: dict[str, tuple[str, str]] = {
-    "movie": ("movies", "catalogue"), "user": ("users", "accounts"),
-    "payment": ("payments", "accounts"), "subscription": ("subscriptions", "accounts"),
-}
-
-
-def record_url(message: Any) -> str | None:
-    """The catalogue page of the record an event is about (its type and key), if the operator may open it."""
-    kind = message.parsed.get("type") if isinstance(message.parsed, dict) else None
-    key = message.key or ""
-    if kind not in RECORD_VIEWS or not key.isascii() or not key.isdigit():
-        return None
-    endpoint, permission = RECORD_VIEWS[kind]
-    return url_for(f"{endpoint}.details_view", id=key) if can(permission) else None
-
-
-def fk_link(kind: str, record_id: Any) -> Markup | str:
-    """A foreign key rendered as a link to the record it names (plain text without permission)."""
-    if record_id is None:
-        return ""
-    endpoint, permission = RECORD_VIEWS[kind]
-    if not can(permission):
-        return str(record_id)
-    return Markup('<a class="fk-link" href="{}">{} {}</a>').format(
-        url_for(f"{endpoint}.details_view", id=record_id), kind, record_id)
 
 
 class CsrfAdminForm(BaseForm, FlaskForm):
@@ -74,6 +48,11 @@ def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
 
 def _blank_to_none(value: Any) -> Any:
     return None if value in ("", None) else value
+
+
+def _utc_iso(value: datetime) -> str:
+    """A form's naive date-time as ISO 8601 UTC (the console shows and takes times in UTC)."""
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
 class DomainModelView(ModelView):
@@ -89,6 +68,7 @@ class DomainModelView(ModelView):
     column_default_sort = ("id", True)
     action_disallowed_list = ["delete"]  # bulk delete would bypass the domain services
     edit_fields: tuple[str, ...] | None = None  # None = the create form's fields
+    audit_fields: tuple[str, ...] = ("id",)  # what the audit row keeps before and after a change
 
     def edit_form(self, obj: Any = None) -> Any:
         """The create form minus fields the domain does not let you change."""
@@ -121,33 +101,52 @@ class DomainModelView(ModelView):
     def domain_delete(self, pk: int) -> None:
         raise NotImplementedError
 
-    def _call(self, op: str, action: Callable[[], Any], pk: int | None = None) -> Any:
-        """Run a domain call; flash its error and return None on failure; audit success."""
+    def _call(self, action: Callable[[], Any], form: Any = None) -> Any:
+        """Run a domain call; on a refusal put the message under its field (or flash it) and return None."""
         try:
             result = action()
         except DomainError as exc:
-            flash(exc.message, "error")
+            if form is None or not attach_error(form, exc.message):
+                flash(exc.message, "error")
+            else:
+                flash("Not saved: see the field marked below.", "error")
             return None
-        audit_log.record(current_user.username, f"catalogue.{self.entity}.{op}",
-                         after={"id": result.get("id") if isinstance(result, dict) else pk})
         return result if result is not None else True
+
+    def _fresh(self, pk: int) -> Any:
+        """The row as committed now (the domain wrote it in its own session)."""
+        self.session.expire_all()
+        return self.session.get(self.model, pk)
+
+    def _audit(self, op: str, before: Any, after: Any) -> None:
+        audit_log.record(current_user.username, f"catalogue.{self.entity}.{op}",
+                         before=snapshot(before, self.audit_fields), after=snapshot(after, self.audit_fields))
 
     def create_model(self, form: Any) -> Any:
         """Create through the domain service; returns the new row (Flask-Admin redirects with it)."""
-        result = self._call("created", lambda: self.domain_create(self.form_data(form, creating=True)))
+        result = self._call(lambda: self.domain_create(self.form_data(form, creating=True)), form)
         if not result:
             return False
-        return self.session.get(self.model, result["id"])
+        row = self._fresh(result["id"])
+        self._audit("created", None, row)
+        return row
 
     def update_model(self, form: Any, model: Any) -> bool:
-        """Update through the domain service."""
-        pk = model.id
-        return bool(self._call("updated", lambda: self.domain_update(pk, self.form_data(form, creating=False)), pk))
+        """Update through the domain service; the audit row holds the record before and after."""
+        pk, before = model.id, snapshot(model, self.audit_fields)
+        if not self._call(lambda: self.domain_update(pk, self.form_data(form, creating=False)), form):
+            return False
+        audit_log.record(current_user.username, f"catalogue.{self.entity}.updated", before=before,
+                         after=snapshot(self._fresh(pk), self.audit_fields))
+        return True
 
     def delete_model(self, model: Any) -> bool:
-        """Delete through the domain service."""
-        pk = model.id
-        return bool(self._call("deleted", lambda: self.domain_delete(pk), pk))
+        """Delete through the domain service (audited with what was deleted)."""
+        pk, before = model.id, snapshot(model, self.audit_fields)
+        if not self._call(lambda: self.domain_delete(pk)):
+            return False
+        audit_log.record(current_user.username, f"catalogue.{self.entity}.deleted", before=before, after=None)
+        return True
 
 
 class MovieView(DomainModelView):
@@ -163,6 +162,7 @@ class MovieView(DomainModelView):
                            "poster_url", "created_at", "updated_at")
     column_formatters_detail = column_formatters
     form_columns = ("title", "description", "rating", "genres_text")
+    audit_fields = ("id", "title", "description", "rating", "genres")
     form_extra_fields = {"genres_text": StringField("Genres", description="comma separated, e.g. Drama, Crime")}
 
     def on_form_prefill(self, form: Any, id: Any) -> None:
@@ -202,6 +202,7 @@ class UserView(DomainModelView):
     column_exclude_list = ("password_hash",)
     column_details_exclude_list = ("password_hash",)
     form_columns = ("username", "email")
+    audit_fields = ("id", "username", "email")
 
     def form_data(self, form, *, creating):
         """Form → ``{username, email}``."""
@@ -226,9 +227,29 @@ class PaymentView(DomainModelView):
     column_searchable_list = ("transaction_id", "payment_method")
     column_filters = ("user_id", "status", "amount", "timestamp", "plan_type")
     column_sortable_list = ("id", "user_id", "amount", "status", "timestamp")
+    column_formatters = {"user_id": fk_link("user")}
+    column_formatters_detail = column_formatters
+    # A payment starts pending (the domain's rule): the create form has no status; editing offers
+    # only the moves the domain allows from the current status (payments.TRANSITIONS).
     form_columns = ("user_id", "amount", "status", "payment_method", "plan_type")
     form_choices = {"status": _choices(PAYMENT_STATUSES), "plan_type": [("", "—"), *_choices(PLAN_TYPES)]}
     edit_fields = ("status",)
+    audit_fields = ("id", "user_id", "amount", "status", "payment_method", "plan_type")
+
+    def create_form(self, obj: Any = None) -> Any:
+        """The create form without ``status``: new payments are pending."""
+        form = super().create_form(obj)
+        del form["status"]
+        return form
+
+    def edit_form(self, obj: Any = None) -> Any:
+        """Only the statuses the domain allows next (none for a final status)."""
+        form = super().edit_form(obj)
+        current = obj.status if obj is not None else None
+        allowed = payments.TRANSITIONS.get(current, ()) if current else PAYMENT_STATUSES
+        form.status.choices = _choices(allowed) or [("", f"— {current} is final: no change allowed —")]
+        form.status.description = f"now {current}; allowed next: {', '.join(allowed) or 'none'}"
+        return form
 
     def form_data(self, form, *, creating):
         """Form → the create payload, or just the new status when editing."""
@@ -237,7 +258,7 @@ class PaymentView(DomainModelView):
         amount = form.amount.data
         return {k: v for k, v in {
             "user_id": form.user_id.data, "amount": float(amount) if amount is not None else None,
-            "status": _blank_to_none(form.status.data), "payment_method": _blank_to_none(form.payment_method.data),
+            "payment_method": _blank_to_none(form.payment_method.data),
             "plan_type": _blank_to_none(form.plan_type.data),
         }.items() if v is not None or k in ("user_id", "amount")}
 
@@ -259,8 +280,14 @@ class SubscriptionView(DomainModelView):
     column_list = ("id", "user_id", "plan_type", "start_date", "end_date", "auto_renew")
     column_filters = ("user_id", "plan_type", "start_date", "end_date", "auto_renew")
     column_sortable_list = ("id", "user_id", "plan_type", "start_date", "end_date")
+    column_formatters = {"user_id": fk_link("user")}
+    column_formatters_detail = column_formatters
     form_columns = ("user_id", "plan_type", "start_date", "end_date", "auto_renew")
     form_choices = {"plan_type": _choices(PLAN_TYPES)}
+    form_overrides = {"start_date": DateOrDateTimeField, "end_date": DateOrDateTimeField}
+    # The domain never moves a subscription to another user, so the edit form does not offer it.
+    edit_fields = ("plan_type", "start_date", "end_date", "auto_renew")
+    audit_fields = ("id", "user_id", "plan_type", "start_date", "end_date", "auto_renew")
 
     def form_data(self, form, *, creating):
         """Form → ``{user_id, plan_type, start_date, end_date, auto_renew}`` (ISO strings)."""
@@ -270,7 +297,7 @@ class SubscriptionView(DomainModelView):
         for name in ("start_date", "end_date"):
             value = getattr(form, name).data
             if value is not None or creating:
-                data[name] = value.isoformat() if value is not None else None
+                data[name] = _utc_iso(value) if value is not None else None
         return data
 
     def domain_create(self, data):
@@ -321,13 +348,18 @@ class OperatorView(DomainModelView):
             raise InvalidInput("you cannot delete your own account")
         operators.delete_operator(pk, actor=current_user.username)
 
-    def _call(self, op, action, pk=None):
-        # operators.* already audits as operator.created / operator.changed
-        try:
-            return action() or True
-        except DomainError as exc:
-            flash(exc.message, "error")
-            return None
+    def _audit(self, op, before, after):
+        """``operators.*`` already audits as ``operator.created`` / ``operator.changed``."""
+
+    def update_model(self, form, model):
+        """Update through :mod:`control_plane.operators` (which audits)."""
+        pk = model.id
+        return bool(self._call(lambda: self.domain_update(pk, self.form_data(form, creating=False)), form))
+
+    def delete_model(self, model):
+        """Delete through :mod:`control_plane.operators` (which audits)."""
+        pk = model.id
+        return bool(self._call(lambda: self.domain_delete(pk)))
 
 
 class ConsoleIndexView(AdminIndexView):

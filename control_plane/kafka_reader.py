@@ -107,7 +107,7 @@ class Message:
     def masked(self) -> Message:
         """A copy with personal data masked in key, value and headers (by field name, then by pattern)."""
         if self.parsed is not None:
-            parsed = _mask_fields(self.parsed)
+            parsed = mask_fields(self.parsed)
             value = json.dumps(parsed, ensure_ascii=False)
         else:
             parsed, value = None, mask(self.value)
@@ -140,12 +140,12 @@ def _hide(local: str) -> str:
     return f"{local[0]}***" if len(local) > 1 else "***"
 
 
-def _mask_fields(value: Any, personal: bool = False) -> Any:
+def mask_fields(value: Any, personal: bool = False) -> Any:
     """A copy of parsed JSON with every value under an e-mail-like key masked, other strings by pattern."""
     if isinstance(value, dict):
-        return {k: _mask_fields(v, personal or bool(PERSONAL_KEY_RE.search(str(k)))) for k, v in value.items()}
+        return {k: mask_fields(v, personal or bool(PERSONAL_KEY_RE.search(str(k)))) for k, v in value.items()}
     if isinstance(value, list):
-        return [_mask_fields(v, personal) for v in value]
+        return [mask_fields(v, personal) for v in value]
     if isinstance(value, str):
         if personal:
             local, at, domain = value.partition("@")

@@ -15,6 +15,7 @@ GET_ROUTES = {
     "/": ALL,
     "/strangler": ALL,
     "/strangler/movies/card": ALL,
+    "/strangler/movies/live": ALL,
     "/audit": ALL,
     "/kafka": ALL,
     "/kafka/{topic}": ALL,
@@ -33,11 +34,12 @@ GET_ROUTES = {
     "/admin/operators/": ADMIN_ONLY,
 }
 POST_ROUTES = {
-    "/strangler/payments/settings": (WRITE_OPS, {"fallback": "on", "auto_rollback": "on"}),
-    "/strangler/payments/mode": (WRITE_OPS, {"mode": "monolith"}),
+    "/strangler/payments/settings": (WRITE_OPS, {"fallback": "on", "auto_rollback": "on", "reason": "authz test"}),
+    "/strangler/payments/mode": (WRITE_OPS, {"mode": "monolith", "reason": "authz test"}),
+    "/strangler/payments/percent": (WRITE_OPS, {"step": "5", "reason": "authz test"}),
     "/strangler/payments/rollback": (WRITE_OPS, {}),
     "/kafka/{topic}/produce": (WRITE_OPS, {"key": "k", "value": "{}"}),
-    "/kafka/{topic}/republish": (WRITE_OPS, {"partition": "0", "offset": "0"}),
+    "/kafka/{topic}/republish": (WRITE_OPS, {"partition": "0", "offset": "0", "confirm": "yes"}),
 }
 ROLES = ("admin", "ops", "editor", "viewer")
 

@@ -1,0 +1,94 @@
+"""Helpers of the catalogue views: links between records, audit snapshots, errors on the field, dates.
+
+Kept apart from :mod:`control_plane.admin_views` so the views stay declarations.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import url_for
+from markupsafe import Markup
+from wtforms.fields import DateTimeLocalField
+
+from control_plane.kafka_reader import mask_fields
+from control_plane.roles import can
+
+#: Record kind → (admin endpoint, permission needed to open it).
+RECORD_VIEWS: dict[str, tuple[str, str]] = {
+    "movie": ("movies", "catalogue"), "user": ("users", "accounts"),
+    "payment": ("payments", "accounts"), "subscription": ("subscriptions", "accounts"),
+}
+
+
+def record_url(message: Any) -> str | None:
+    """The catalogue page of the record an event is about (its type and key), if the operator may open it."""
+    kind = message.parsed.get("type") if isinstance(message.parsed, dict) else None
+    key = message.key or ""
+    if kind not in RECORD_VIEWS or not key.isascii() or not key.isdigit():
+        return None
+    endpoint, permission = RECORD_VIEWS[kind]
+    return url_for(f"{endpoint}.details_view", id=key) if can(permission) else None
+
+
+def fk_link(kind: str) -> Any:
+    """A Flask-Admin column formatter showing ``<kind>_id`` as a link to that record (text without permission)."""
+
+    def render(_view: Any, _context: Any, model: Any, name: str) -> Markup | str:
+        record_id = getattr(model, name)
+        if record_id is None:
+            return ""
+        endpoint, permission = RECORD_VIEWS[kind]
+        if not can(permission):
+            return str(record_id)
+        return Markup('<a class="fk-link" href="{}">{} {}</a>').format(
+            url_for(f"{endpoint}.details_view", id=record_id), kind, record_id)
+
+    return render
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (list, tuple, set)):
+        return sorted(str(getattr(v, "genre", v)) for v in value)
+    return value
+
+
+def snapshot(model: Any, fields: tuple[str, ...]) -> dict[str, Any] | None:
+    """``fields`` of ``model`` as JSON values for an audit row; personal data masked by field name."""
+    if model is None:
+        return None
+    return mask_fields({name: _plain(getattr(model, name, None)) for name in fields})
+
+
+def attach_error(form: Any, message: str) -> bool:
+    """Put a domain error under the field it names (``rating must be ...``, ``user 9 does not exist``).
+
+    Returns whether a field took it; the caller flashes the message otherwise.
+    """
+    for field in form:
+        name = field.name
+        aliases = {name, name.removesuffix("_id"), name.removesuffix("_text"), str(field.label.text).lower()}
+        if any(re.search(rf"(^|[\s'\"]){re.escape(alias)}\b", message, re.IGNORECASE) for alias in aliases if alias):
+            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
+            return True
+    return False
+
+
+class DateOrDateTimeField(DateTimeLocalField):
+    """An ``<input type="datetime-local">`` that also takes a typed date or a date with seconds.
+
+    Replaces Flask-Admin's JavaScript picker, which garbled typed dates; the browser's own
+    control gives a picker and typing alike. A date alone means midnight.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("format", ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
+                                     "%Y-%m-%d %H:%M", "%Y-%m-%d"])
+        super().__init__(*args, **kwargs)

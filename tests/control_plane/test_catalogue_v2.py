@@ -1,0 +1,123 @@
+"""A catalogue that never lies: errors on the field, dates typed either way, allowed transitions only,
+foreign keys linked, no edit field the domain ignores, audit rows with before and after."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import select
+
+from domain_services.payments import services as payments
+from domain_services.payments import subscriptions
+from domain_services.shared.db import read_session
+from domain_services.shared.models import FlagAudit
+from domain_services.users import services as users
+
+
+def _user() -> dict:
+    tag = uuid.uuid4().hex[:8]
+    return users.create_user({"username": f"cat-{tag}", "email": f"cat-{tag}@example.com", "password": "pw-123456789"})
+
+
+class _Audit:
+    def __init__(self, row: FlagAudit) -> None:
+        self.actor, self.before, self.after = row.actor, row.before, row.after
+
+
+def _latest_audit(action: str) -> _Audit | None:
+    with read_session() as session:
+        row = session.scalars(select(FlagAudit).where(FlagAudit.action == action)
+                              .order_by(FlagAudit.id.desc())).first()
+        return _Audit(row) if row is not None else None
+
+
+def test_refused_change_is_reported_under_the_field(as_role):
+    html = as_role("editor").post("/admin/movies/new/", {"title": "x", "description": "", "rating": "11",
+                                                          "genres_text": ""}).get_data(as_text=True)
+    rating = html[html.index('id="rating"'):]
+    assert "rating must be at most 10" in rating[:1500]  # in the rating field's block, not only a flash
+
+
+def test_movie_edit_audit_holds_before_and_after(as_role, operators):
+    from domain_services.movies.services import create_movie
+
+    movie = create_movie({"title": f"Audit {uuid.uuid4().hex[:6]}", "description": "a", "rating": 5})
+    as_role("editor").post(f"/admin/movies/edit/?id={movie['id']}", {"title": movie["title"], "description": "b",
+                                                                     "rating": "6", "genres_text": "Drama"})
+    row = _latest_audit("catalogue.movie.updated")
+    assert row.actor == operators["editor"]
+    assert row.before["rating"] == 5 and row.after["rating"] == 6
+    assert row.before["genres"] == [] and row.after["genres"] == ["Drama"]
+    assert row.before["description"] == "a" and row.after["description"] == "b"
+
+
+def test_payment_create_form_has_no_status_and_edit_offers_allowed_moves_only(as_role):
+    admin = as_role("admin")
+    assert 'name="status"' not in admin.get("/admin/payments/new/").get_data(as_text=True)
+    user = _user()
+    payment = payments.create_payment({"user_id": user["id"], "amount": 9.99})
+    html = admin.get(f"/admin/payments/edit/?id={payment['id']}").get_data(as_text=True)
+    offered = re.findall(r'<option[^>]*value="([a-z]+)"', html[html.index('name="status"'):][:2000])
+    assert sorted(offered) == sorted(payments.TRANSITIONS["pending"])
+
+
+def test_payment_status_change_through_the_form(as_role):
+    user = _user()
+    payment = payments.create_payment({"user_id": user["id"], "amount": 5})
+    response = as_role("admin").post(f"/admin/payments/edit/?id={payment['id']}", {"status": "failed"})
+    assert response.status_code == 302
+    row = _latest_audit("catalogue.payment.updated")
+    assert row.before["status"] == "pending" and row.after["status"] == "failed"
+    html = as_role("admin").get(f"/admin/payments/edit/?id={payment['id']}").get_data(as_text=True)
+    assert "failed is final" in html
+
+
+def test_foreign_keys_link_to_the_user(as_role):
+    user = _user()
+    payments.create_payment({"user_id": user["id"], "amount": 1})
+    html = as_role("admin").get(f"/admin/payments/?flt0_0={user['id']}").get_data(as_text=True)
+    assert f'href="/admin/users/details/?id={user["id"]}"' in html
+
+
+def test_subscription_edit_does_not_offer_the_user(as_role):
+    user = _user()
+    sub = subscriptions.create_subscription({"user_id": user["id"], "plan_type": "basic",
+                                             "start_date": "2026-01-01", "end_date": "2026-02-01"})
+    html = as_role("admin").get(f"/admin/subscriptions/edit/?id={sub['id']}").get_data(as_text=True)
+    assert 'name="user_id"' not in html and 'name="plan_type"' in html
+
+
+def test_subscription_dates_typed_or_picked_are_kept(as_role):
+    user = _user()
+    admin = as_role("admin")
+    for start, end, expect_start, expect_end in [
+        ("2026-12-25", "2027-01-25", "2026-12-25T00:00:00", "2027-01-25T00:00:00"),  # typed dates
+        ("2026-12-25T08:30", "2027-01-25T08:30", "2026-12-25T08:30:00", "2027-01-25T08:30:00"),  # picker value
+    ]:
+        response = admin.post("/admin/subscriptions/new/", {"user_id": str(user["id"]), "plan_type": "premium",
+                                                            "start_date": start, "end_date": end})
+        assert response.status_code == 302, response.get_data(as_text=True)[:800]
+        row = _latest_audit("catalogue.subscription.created")
+        assert row.after["start_date"].startswith(expect_start) and row.after["end_date"].startswith(expect_end)
+    html = admin.get(f"/admin/subscriptions/edit/?id={row.after['id']}").get_data(as_text=True)
+    assert 'type="datetime-local"' in html and 'value="2026-12-25T08:30"' in html
+
+
+def test_subscription_date_edit_is_saved(as_role):
+    user = _user()
+    sub = subscriptions.create_subscription({"user_id": user["id"], "plan_type": "basic",
+                                             "start_date": "2026-01-01", "end_date": "2026-02-01"})
+    response = as_role("admin").post(f"/admin/subscriptions/edit/?id={sub['id']}", {
+        "plan_type": "premium", "start_date": "2026-01-01", "end_date": "2026-06-30"})
+    assert response.status_code == 302
+    row = _latest_audit("catalogue.subscription.updated")
+    assert row.before["end_date"].startswith("2026-02-01") and row.after["end_date"].startswith("2026-06-30")
+    assert row.before["plan_type"] == "basic" and row.after["plan_type"] == "premium"
+
+
+def test_audit_masks_personal_data_by_field_name(as_role):
+    tag = uuid.uuid4().hex[:8]
+    as_role("admin").post("/admin/users/new/", {"username": f"masked-{tag}", "email": f"secret-{tag}@example.com"})
+    row = _latest_audit("catalogue.user.created")
+    assert row is not None and f"secret-{tag}" not in str(row.after)
