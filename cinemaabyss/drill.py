@@ -81,13 +81,17 @@ class DrillReport:
     flips: int = 0
     rollback_s: float | None = None
     recover_s: float | None = None
+    seconds: float = 0.0
     upstreams: dict[str, int] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """The report as printed by the command."""
         fmt = lambda v: "-" if v is None else f"{v:.3f} s"  # noqa: E731
+        per_s = lambda n: n / self.seconds if self.seconds else 0.0  # noqa: E731
         return [
+            f"load:             {per_s(self.reads):.0f} reads/s + {per_s(self.writes):.1f} writes/s "
+            f"for {self.seconds:.0f} s",
             f"reads:            {self.reads} sent, {self.failed_reads} failed",
             f"writes:           {self.writes} sent, {self.failed_writes} failed "
             f"({self.write_retries} client retries with the same Idempotency-Key)",
@@ -231,7 +235,8 @@ def run_drill(target: DrillTarget, *, steps: tuple[int, ...] = (10, 50, 100), st
     set_flag = lambda changes, why: flags.set_flag(target.domain, changes, actor, why,  # noqa: E731
                                                    url=target.sqlalchemy_url)
     set_flag({"mode": "monolith", "percent": 0}, f"drill {run}: start from the monolith")
-    load = _Load(target, workload, run, read_rate, write_rate)
+    load = _Load(target, workload, run, read_rate, write_rate, readers=max(4, int(read_rate // 20)))
+    began = time.monotonic()
     load.start()
     try:
         for percent in steps:
@@ -246,7 +251,7 @@ def run_drill(target: DrillTarget, *, steps: tuple[int, ...] = (10, 50, 100), st
         target.kill()
         at = _poll(lambda: _rollback_at(target.database_url, target.domain, since), timeout=30)
         load.report.rollback_s = None if at is None else max(0.0, at - killed)
-        say(f"rollback recorded after {load.report.rollback_s}")
+        say("rollback recorded" if at is not None else "no rollback recorded within 30 s")
         load.stop.wait(settle_seconds)
         say(f"restart: {target.domain} service")
         restarted = time.monotonic()
@@ -258,6 +263,7 @@ def run_drill(target: DrillTarget, *, steps: tuple[int, ...] = (10, 50, 100), st
     finally:
         load.finish()
     report = load.report
+    report.seconds = time.monotonic() - began
     report.flips = sum(1 for path in load.user_paths.values() if len(path) > 2)
     with psycopg.connect(target.database_url) as conn:
         counts = conn.execute(workload.count_sql, [f"drill-{run}-%"]).fetchall()
