@@ -50,6 +50,19 @@ GROUPS: dict[str, dict[str, list[str]]] = {
         "pyreqwest (current-thread runtime)": [*BASE, "--app", "bench.lab.variants:reqwest"],
         "pyreqwest (multi-thread runtime)": [*BASE, "--app", "bench.lab.variants:reqwest_mt"],
     },
+    "combined": {
+        "python -m proxy today": BASE,
+        "runtime st + task impl rust": [*BASE, "--runtime-mode", "st", "--task-impl", "rust"],
+        "pyreqwest": [*BASE, "--app", "bench.lab.variants:reqwest"],
+        "pyreqwest + runtime st + task impl rust": [*BASE, "--runtime-mode", "st", "--task-impl", "rust",
+                                                    "--app", "bench.lab.variants:reqwest"],
+    },
+    "ceiling": {
+        "gateway": BASE,
+        "floor: aiohttp forward, nothing else": [*BASE, "--app", "bench.lab.variants:aiohttp_floor"],
+        "floor: pyreqwest forward, nothing else": [*BASE, "--app", "bench.lab.variants:reqwest_floor"],
+        "floor: static 1 KB answer, no upstream": [*BASE, "--app", "bench.lab.variants:static_floor"],
+    },
     "metrics": {
         "metrics batched per tick (proxy.metrics)": BASE,
         "metrics per request (previous Recorder)": [*BASE, "--app", "bench.lab.variants:per_request_metrics"],

@@ -7,8 +7,8 @@ puts wrk load on it and
    thread runs the Python event loop (RSGI adapter, gateway, aiohttp, metrics), the other
    threads are granian's Rust runtime (sockets, HTTP parsing and writing) — CPU µs per request
    for each side, plus nginx's for scale;
-2. records the workers with py-spy (flame graph SVG into ``bench/profiles/``) and a second
-   time as folded stacks, and books each sample to the innermost frame that belongs to a
+2. records the workers with py-spy (flame graph ``bench/profiles/<name>.svg``) and a second
+   time as folded stacks (``<name>.folded``), and books each sample to the innermost frame that belongs to a
    known part: server interface, header handling, routing, auth, client, metrics, gateway core,
    event loop.
 
@@ -50,14 +50,24 @@ PARTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("routing", re.compile(r"proxy/(routing|bucketing|rollback|flagcache|target)\.py|mmh3")),
     ("auth", re.compile(r"proxy/(auth|policy|revocations)\.py|jwt/")),
     ("client (aiohttp)", re.compile(r"aiohttp/|yarl/|multidict/|proxy/forward\.py")),
-    ("server interface", re.compile(r"proxy/(rsgi|app)\.py|granian/")),
+    # a leaf in the adapter is a call into granian (response_bytes, body reads): the interface
+    ("server interface", re.compile(r"proxy/(rsgi|app)\.py|granian/_futures\.py")),
     ("gateway core", re.compile(r"proxy/gateway\.py")),
-    ("event loop", re.compile(r"asyncio/|uvloop|rloop")),
+    # the worker's loop itself: uvloop's C code (I/O callbacks, task steps) has no Python frame
+    ("event loop", re.compile(r"asyncio/|uvloop|rloop|_spawn_rsgi_worker|run_forever|run_until_complete")),
 )
+_PROCESS = re.compile(r"^process \d+:")
 
 
-def part_of(stack: list[str]) -> str:
-    """The part a sample belongs to: the first known frame from the leaf up, else ``other``."""
+def part_of(stack: list[str]) -> str | None:
+    """The part a worker sample belongs to (first known frame from the leaf up; else ``other``).
+
+    ``None`` for samples that are not a worker's Python thread: the supervising main process,
+    and granian's Rust threads (no Python frame; py-spy cannot tell their idle waits from work,
+    so their CPU comes from ``/proc`` instead).
+    """
+    if len(stack) < 3 or not _PROCESS.match(stack[1]) or _PROCESS.match(stack[-1]):
+        return None
     for frame in reversed(stack):
         for part, pattern in PARTS:
             if pattern.search(frame):
@@ -66,12 +76,14 @@ def part_of(stack: list[str]) -> str:
 
 
 def book(folded: str) -> Counter[str]:
-    """Samples per part from py-spy's folded (``raw``) output."""
+    """Samples per part from py-spy's folded (``raw``) output of ``--subprocesses``."""
     parts: Counter[str] = Counter()
     for line in folded.splitlines():
         stack, _, count = line.rpartition(" ")
         if stack and count.isdigit():
-            parts[part_of(stack.split(";"))] += int(count)
+            part = part_of(stack.split(";"))
+            if part is not None:
+                parts[part] += int(count)
     return parts
 
 
@@ -135,14 +147,14 @@ def main(argv: list[str] | None = None) -> None:
         PROFILES.mkdir(exist_ok=True)
         svg = PROFILES / f"{args.name}.svg"
         record(gateway.pid, url, args.duration, svg, "flamegraph")
-        folded = workdir / "stacks.txt"
+        folded = PROFILES / f"{args.name}.folded"
         record(gateway.pid, url, args.duration, folded, "raw")
         parts = book(folded.read_text())
         total = sum(parts.values())
         print(f"py-spy samples of the Python threads ({total}), booked to the innermost known frame:")
         for part, n in parts.most_common():
             print(f"  {part:<18} {100 * n / total:5.1f}%")
-        print(f"flame graph: {svg.relative_to(ROOT)}")
+        print(f"flame graph: {svg.relative_to(ROOT)}; folded stacks: {folded.relative_to(ROOT)}")
     finally:
         if gateway is not None:
             stop(gateway)

@@ -202,3 +202,54 @@ class PerRequestMetricsGateway(Gateway):
 
 
 per_request_metrics = VariantProxy(PerRequestMetricsGateway)
+
+
+class Floor:
+    """Not a gateway: the least an RSGI app can do, to find the ceiling of this stack.
+
+    ``mode="static"`` answers the benchmark's 1 KB body itself (granian + one Python call per
+    request); ``"aiohttp"``/``"reqwest"`` forward to ``MONOLITH_URL`` with nothing else (no
+    routing, auth, metrics or header filtering).
+    """
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.base = ""
+        self.client: Any = None
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.run_until_complete(self._start())
+
+    async def _start(self) -> None:
+        from domain_services.shared.settings import get_settings
+
+        self.base = get_settings().monolith_url.rstrip("/")
+        if self.mode == "aiohttp":
+            self.client = forward.make_session(2, 30)
+        elif self.mode == "reqwest":
+            self.client = ClientBuilder().max_connections(2048).pool_max_idle_per_host(1024).build()
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.client is not None:
+            loop.run_until_complete(self.client.close())
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        if scope.path == "/health":  # the harness waits for the movies flag in the health document
+            body = b'{"flags": {"movies": {"mode": "gradual"}}}'
+            protocol.response_bytes(200, [("content-type", "application/json")], body)
+        elif self.mode == "static":
+            protocol.response_bytes(200, [("content-type", "application/json")], _BODY)
+        elif self.mode == "aiohttp":
+            async with self.client.get(self.base + scope.path) as response:
+                body = await response.read()
+                protocol.response_bytes(response.status, forward.client_headers(response.raw_headers), body)
+        else:
+            response = await self.client.get(self.base + scope.path).build().send()
+            protocol.response_bytes(response.status, _client_headers(response.headers.items()),
+                                    bytes(await response.bytes()))
+
+
+_BODY = b"x" * 1011
+static_floor = Floor("static")
+aiohttp_floor = Floor("aiohttp")
+reqwest_floor = Floor("reqwest")
