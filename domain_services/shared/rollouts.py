@@ -210,8 +210,12 @@ def tick(client: redis.Redis, *, url: str | None = None, settings: Settings | No
         modes = {f["domain"]: f["mode"] for f in flags.list_flags(url=url, settings=settings)}
         for row in rows:
             plan = _plan(row)
-            decision = decide(plan, read_readings(client, plan.domain, plan.step_started_at, now), now,
-                              modes.get(plan.domain, "monolith"))
+            try:
+                decision = decide(plan, read_readings(client, plan.domain, plan.step_started_at, now), now,
+                                  modes.get(plan.domain, "monolith"))
+            except (redis.RedisError, OSError) as exc:
+                # no counters, no judgement: hold the step (the gateways' own auto-rollback still guards it)
+                decision = Decision("wait", f"data short: gate counters unavailable ({type(exc).__name__})")
             action = _apply(conn, row, decision, url, settings)
             if action:
                 done[plan.domain] = action
