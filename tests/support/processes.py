@@ -34,16 +34,33 @@ def free_port() -> int:
     with _port_lock:
         for _ in range(1000):
             port = random.randrange(*_PORT_RANGE)  # spreads sessions apart; not a secret
-            if port in _handed_out:
+            if port in _handed_out or not _bindable(port):
                 continue
-            with socket.socket() as sock:
-                try:
-                    sock.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
             _handed_out.add(port)
             return port
     raise RuntimeError(f"no free port in {_PORT_RANGE}")
+
+
+def free_port_pair() -> int:
+    """A port ``p`` with ``p`` and ``p + 1`` free (a Kafka broker and its KRaft controller)."""
+    with _port_lock:
+        for _ in range(1000):
+            port = random.randrange(*_PORT_RANGE)  # spreads sessions apart; not a secret
+            if port in _handed_out or port + 1 in _handed_out:
+                continue
+            if _bindable(port) and _bindable(port + 1):
+                _handed_out.update((port, port + 1))
+                return port
+    raise RuntimeError(f"no free port pair in {_PORT_RANGE}")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 class GiveUp(AssertionError):

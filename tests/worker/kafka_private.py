@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
 
 def _port_pair() -> int:
     """A port ``p`` with ``p`` and ``p + 1`` free (the broker's PLAINTEXT and controller ports)."""
-    for _ in range(50):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port pair")
+    from tests.support.processes import free_port_pair
+
+    return free_port_pair()
 
 
 class PrivateKafka:
