@@ -9,6 +9,7 @@ and offset; an unreachable broker yields 503 once librdkafka's message timeout (
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -101,6 +102,11 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> w
 
     async def open_publisher(app: web.Application) -> None:
         app[PUBLISHER] = publisher or AsyncPublisher(settings)
+        # Each request allocates many short-lived objects: freeze what start-up built and collect
+        # the young generation less often, which trims GC pauses from the latency tail.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 50, 100)
 
     async def close_publisher(app: web.Application) -> None:
         app[PUBLISHER].close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 
@@ -26,6 +27,7 @@ from domain_services.shared.settings import get_settings
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 8082
+CONSUMER_NICENESS = 10
 
 
 def consumers_main() -> None:
@@ -33,6 +35,8 @@ def consumers_main() -> None:
     settings = get_settings()
     configure_logging(settings)
     db.bind(settings.database_url)  # consumer idempotency rows (processed_events)
+    # Logging events may lag a little; the API's latency may not: yield the CPU to it first.
+    os.nice(CONSUMER_NICENESS)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

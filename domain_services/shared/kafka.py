@@ -1,4 +1,4 @@
-"""Kafka client configuration and the publisher shared by the outbox relay and the events API.
+"""Kafka client configuration shared by the outbox relay, the events API and the consumers.
 
 Every producer in the system is idempotent with ``acks=all`` (docs/architecture.md §5): a retry inside
 librdkafka never writes a message twice, and an acknowledged message is on every in-sync
@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer
+from confluent_kafka import Consumer
 
 from domain_services.shared.settings import Settings
 
@@ -26,9 +25,6 @@ CLIENT_LOG_LEVEL = 3
 # A message not acknowledged within this time fails with _MSG_TIMED_OUT; it bounds how long a
 # request (events API) or a relay batch waits while the broker is unreachable.
 DEFAULT_DELIVERY_TIMEOUT_MS = 5000
-
-DeliveryCallback = Callable[[KafkaError | None, Message], None]
-
 
 def producer_config(
     settings: Settings,
@@ -86,53 +82,6 @@ def decode(value: bytes | None) -> dict[str, Any] | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return data if isinstance(data, dict) else None
-
-
-class Publisher:
-    """One idempotent producer per process plus a thread serving its delivery reports.
-
-    ``publish`` returns immediately; the callback runs on the poll thread when the broker has
-    acknowledged (or finally rejected) the message. Callers that need to block use
-    :meth:`publish_and_wait`; the events API bridges the callback into asyncio instead.
-    """
-
-    def __init__(self, settings: Settings, *, delivery_timeout_ms: int = DEFAULT_DELIVERY_TIMEOUT_MS,
-                 extra: Mapping[str, Any] | None = None) -> None:
-        self.producer = Producer(producer_config(settings, delivery_timeout_ms=delivery_timeout_ms, extra=extra))
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="kafka-delivery", daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        """Run delivery callbacks as reports arrive (poll returns as soon as one is ready)."""
-        while not self._stop.is_set():
-            self.producer.poll(0.1)
-
-    def publish(self, topic: str, key: str, envelope: dict[str, Any], on_delivery: DeliveryCallback) -> None:
-        """Queue ``envelope`` for ``topic``; raises ``BufferError`` when the local queue is full."""
-        self.producer.produce(topic, key=key.encode(), value=encode(envelope), on_delivery=on_delivery)
-
-    def publish_and_wait(self, topic: str, key: str, envelope: dict[str, Any], timeout: float = 10.0) -> Message:
-        """Publish and block until acknowledged; raises :class:`PublishError` otherwise."""
-        done = threading.Event()
-        outcome: dict[str, Any] = {}
-
-        def delivered(err: KafkaError | None, msg: Message) -> None:
-            outcome["err"], outcome["msg"] = err, msg
-            done.set()
-
-        self.publish(topic, key, envelope, delivered)
-        if not done.wait(timeout):
-            raise PublishError("timed out waiting for the broker's acknowledgement")
-        if outcome["err"] is not None:
-            raise PublishError(str(outcome["err"]))
-        return outcome["msg"]
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Deliver what is queued (bounded by ``timeout``) and stop the poll thread."""
-        self.producer.flush(timeout)
-        self._stop.set()
-        self._thread.join(timeout=1)
 
 
 class PublishError(Exception):
