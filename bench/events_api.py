@@ -14,6 +14,7 @@ Run: ``.venv/bin/python bench/events_api.py`` (needs ``wrk``: ``apt-get install 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -72,6 +73,8 @@ def main() -> None:
         script.write_text(LUA)
         url = f"{service.url}/api/events/movie"
         _wrk(url, 8, script, duration=3)  # warm-up: connections, producer batches, JIT of the broker
+        print(f"load average before the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+              "(wrk, the service, its consumer and the broker share them)")
         for connections in CONNECTIONS:
             r = _wrk(url, connections, script)
             rps = r["requests"] / (r["duration_us"] / 1e6)

@@ -59,8 +59,8 @@ def bench_database(url: str) -> str:
 
 
 _INSERT = """
-INSERT INTO outbox (id, topic, key, event_type, payload)
-SELECT gen_random_uuid(), :topic, (n % 1000)::text, 'movie.created',
+INSERT INTO outbox (id, topic, key, seq, event_type, payload)
+SELECT gen_random_uuid(), :topic, (n % 1000)::text, :first_seq + (n - 1) / 1000, 'movie.created',
        jsonb_build_object('id', gen_random_uuid()::text, 'type', 'movie', 'action', 'created',
                           'timestamp', now()::text, 'source', 'bench',
                           'payload', jsonb_build_object('movie_id', n, 'title', 'Bench movie ' || n,
@@ -70,10 +70,13 @@ FROM generate_series(1, :count) AS n
 
 
 def _insert(engine, topic: str, count: int) -> None:
+    """``count`` rows over 1,000 keys; every key's ``seq`` grows (consecutive within one call)."""
     from sqlalchemy import text
 
     with engine.begin() as conn:
-        conn.execute(text(_INSERT), {"topic": topic, "count": count})
+        first = conn.scalar(text("SELECT coalesce(max(seq), 0) + 1 FROM outbox WHERE topic = :topic"),
+                            {"topic": topic})
+        conn.execute(text(_INSERT), {"topic": topic, "count": count, "first_seq": first})
 
 
 def _pending(engine) -> int:
