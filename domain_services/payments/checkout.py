@@ -97,7 +97,8 @@ def request_refund(payment_id: int, provider: PaymentProvider, callback_url: str
         if payment.status != "completed" or checkout is None or checkout.provider_checkout_id is None:
             raise Conflict(f"payment {payment_id} was not completed through the provider")
         request = _request(payment, checkout.reference, callback_url)
-    provider.refund(request, checkout.provider_checkout_id)
+        provider_checkout_id = checkout.provider_checkout_id
+    provider.refund(request, provider_checkout_id)
     return {"payment_id": payment_id, "status": "completed", "refund": "requested"}
 
 
