@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "cinemaabyss.commands.flags",
     "cinemaabyss.commands.operators",
     "cinemaabyss.commands.outbox",
+    "cinemaabyss.commands.users",
     "cinemaabyss.commands.rollout",
     "cinemaabyss.commands.drill",
 ]

@@ -87,6 +87,15 @@ def load_user(session: Session, user_id: int) -> User:
     return user
 
 
+def id_of(username: str) -> int:
+    """The id of the user called ``username`` (exact match) or :class:`NotFound`."""
+    with read_session() as session:
+        user_id = session.scalar(select(User.id).where(User.username == username))
+    if user_id is None:
+        raise NotFound(f"user {username} not found")
+    return user_id
+
+
 def get_user(user_id: int, *, viewer: Identity = SYSTEM) -> dict[str, Any]:
     """One user (as ``viewer`` may see them) or :class:`NotFound`."""
     with read_session() as session:
@@ -112,7 +121,8 @@ def create_user(data: Any, *, password_hash: str | None = None, event: str = "us
 def update_user(user_id: int, data: Any, *, actor: Identity = SYSTEM) -> dict[str, Any]:
     """Change username and/or email (the user or an admin); role and ``disabled`` (admins only).
 
-    Disabling a user revokes their tokens in the same transaction. Emits ``user.updated``.
+    Disabling a user or changing their role revokes their tokens in the same transaction.
+    Emits ``user.updated``.
     """
     data = v.require_object(data)
     require_owner(actor, user_id, f"user {user_id}")
@@ -126,7 +136,10 @@ def update_user(user_id: int, data: Any, *, actor: Identity = SYSTEM) -> dict[st
             if "email" in data:
                 user.email = validate_email(data)
             if "role" in data:
-                user.role = v.choice(data, "role", ROLES)
+                role = v.choice(data, "role", ROLES)
+                if role != user.role:  # tokens carry the old role: a demotion must bite at once
+                    user.role = role
+                    sessions.revoke_user_tokens(uow.session, user_id, "role changed")
             if "disabled" in data:
                 user.disabled = bool(v.boolean(data, "disabled"))
                 if user.disabled:
