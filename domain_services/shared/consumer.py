@@ -188,7 +188,11 @@ class ConsumerLoop:
     def _commit(self, done: list[Delivery]) -> None:
         if not done:
             return
-        offsets = [TopicPartition(t, p, o) for (t, p), o in next_offsets(done).items()]
+        committing = next_offsets(done)
+        # forget retry counts of positions now behind the commit (e.g. handled after a rebalance)
+        for position in [p for p in self._attempts if p[2] < committing.get((p[0], p[1]), -1)]:
+            del self._attempts[position]
+        offsets = [TopicPartition(t, p, o) for (t, p), o in committing.items()]
         try:
             self.consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:  # e.g. a rebalance revoked the partitions: re-delivered, absorbed
