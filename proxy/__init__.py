@@ -12,9 +12,12 @@ Design notes (decisions a reader would otherwise have to reverse-engineer):
   known bottleneck, docs/architecture.md §9). RSGI sees only the decoded path (see ``rsgi.py``).
 * Auth: default ``PROXY_AUTH_MODE=writes`` as docs/architecture.md §6 says — legacy clients that POST
   without a token get 401 and must log in, or the deployment sets ``PROXY_AUTH_MODE=off``.
-* Fallback is for GET/HEAD without a body only; the failed service attempt still counts as a
-  service error (error window, Prometheus, Redis ``…:service:err``), the monolith retry as a
-  separate attempt, so the console chart counts attempts, not client requests.
+* Fallback replays a failed service attempt on the monolith when ``retry`` says it is safe:
+  any method when no connection was ever made, reads only otherwise; ``idempotency`` dedupes
+  ``POST`` with ``Idempotency-Key`` (Redis). The failed service attempt still counts as a
+  service error (error window, consecutive-failure streak in ``failures``, Prometheus, Redis
+  ``…:service:err``), the monolith retry as a separate attempt, so the console chart counts
+  attempts, not client requests.
 * Auto-rollback sets ``mode=monolith`` and keeps ``percent`` (re-enabling gradual resumes at
   the same split); a manual rollback (console/CLI) also zeroes the percent.
 * Metrics: Prometheus multiprocess mode when ``WEB_WORKERS > 1`` (``/metrics`` sums workers);
