@@ -1,0 +1,92 @@
+"""The rollout runner on real PostgreSQL and Redis, with gateway counters written by the test.
+
+The users domain is used so the proxy tests' movies traffic never mixes into the readings.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+import redis
+
+from domain_services.shared import flags, rollouts
+from tests.proxy.conftest import libpq_url
+from tests.support.processes import wait_until
+
+DOMAIN = "users"
+
+
+@pytest.fixture
+def runner(db_url, redis_url):
+    """A Redis client for ticks; no users plan before or after, the flag back at the monolith."""
+    def clear():
+        with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
+            conn.execute("DELETE FROM rollout_plans WHERE domain = %s", [DOMAIN])
+    clear()
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    clear()
+    flags.rollback(DOMAIN, "test", url=db_url)
+    client.close()
+
+
+def _green(client: redis.Redis, since: float, seconds: int = 8, requests: int = 30) -> None:
+    """Gateways' counters: healthy service traffic for the seconds after ``since``."""
+    for second in range(int(since) + 1, int(since) + 1 + seconds):
+        client.hset(f"traffic:{second}", f"{DOMAIN}:service:ok", requests)
+        client.expire(f"traffic:{second}", 600)
+
+
+def _rollout_actions(db_url: str, since_id: int) -> list[str]:
+    with psycopg.connect(libpq_url(db_url)) as conn:
+        rows = conn.execute("SELECT action FROM flag_audit WHERE id > %s AND domain = %s AND action LIKE 'rollout.%%' "
+                            "ORDER BY id", [since_id, DOMAIN]).fetchall()
+    return [r[0] for r in rows]
+
+
+def _last_audit_id(db_url: str) -> int:
+    with psycopg.connect(libpq_url(db_url)) as conn:
+        return conn.execute("SELECT coalesce(max(id), 0) FROM flag_audit").fetchone()[0]
+
+
+def test_waits_for_data_then_advances_and_completes_on_green(runner, db_url):
+    since = _last_audit_id(db_url)
+    plan = rollouts.start(DOMAIN, "test", steps="10,100", hold_seconds=1, gates={"min_requests": 20}, url=db_url)
+    assert rollouts.tick(runner, url=db_url) == {}, "inside the hold time nothing happens"
+    wait_until(lambda: rollouts.tick(runner, url=db_url).get(DOMAIN) == "waiting", timeout=5, interval=0.1,
+               message="a wait for data")
+    rollouts.tick(runner, url=db_url)
+    assert _rollout_actions(db_url, since) == ["rollout.started", "rollout.waiting"], "one audit row per wait"
+
+    _green(runner, plan["step_started_at"])
+    wait_until(lambda: rollouts.tick(runner, url=db_url).get(DOMAIN) == "advanced", timeout=10, interval=0.1)
+    assert flags.get_flag(DOMAIN, url=db_url)["percent"] == 100
+    _green(runner, rollouts.get_plan(DOMAIN, url=db_url)["step_started_at"])
+    wait_until(lambda: rollouts.tick(runner, url=db_url).get(DOMAIN) == "completed", timeout=10, interval=0.1)
+    flag = flags.get_flag(DOMAIN, url=db_url)
+    assert (flag["mode"], flag["percent"], flag["updated_by"]) == ("service", 100, "rollout:test")
+    assert rollouts.get_plan(DOMAIN, url=db_url)["state"] == "completed"
+
+
+def test_a_flag_rolled_back_elsewhere_stops_the_plan(runner, db_url):
+    rollouts.start(DOMAIN, "test", steps="10,100", hold_seconds=60, url=db_url)
+    flags.rollback(DOMAIN, "test:operator", "manual", url=db_url)
+    assert rollouts.tick(runner, url=db_url) == {DOMAIN: "stopped"}
+    assert rollouts.get_plan(DOMAIN, url=db_url)["state"] == "rolled_back"
+
+
+def test_one_runner_at_a_time(runner, db_url):
+    rollouts.start(DOMAIN, "test", steps="10,100", hold_seconds=60, url=db_url)
+    flags.rollback(DOMAIN, "test:operator", "manual", url=db_url)  # a decision is due
+    with psycopg.connect(libpq_url(db_url)) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [rollouts.RUNNER_LOCK_ID])
+        assert rollouts.tick(runner, url=db_url) == {}
+    assert rollouts.tick(runner, url=db_url) == {DOMAIN: "stopped"}
+
+
+def test_a_second_plan_is_refused_while_one_runs(runner, db_url):
+    from domain_services.shared.errors import Conflict
+
+    rollouts.start(DOMAIN, "test", steps="10,100", hold_seconds=60, url=db_url)
+    with pytest.raises(Conflict):
+        rollouts.start(DOMAIN, "test", steps="10,100", hold_seconds=60, url=db_url)
