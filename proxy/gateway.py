@@ -17,8 +17,9 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 
+from domain_services.shared import rollout_gates
 from domain_services.shared.settings import Settings
-from proxy import forward, health, intake, metrics, policy, target
+from proxy import forward, health, idempotency, intake, metrics, policy, retry, target
 from proxy.auth import Authenticator, AuthError
 from proxy.flagcache import FlagCache
 from proxy.revocations import RevocationCache
@@ -29,7 +30,6 @@ from proxy.types import Headers, Inbound, Responder
 
 log = logging.getLogger(__name__)
 
-IDEMPOTENT = frozenset({"GET", "HEAD"})
 JSON_HEADERS: Headers = [("content-type", "application/json")]
 
 
@@ -85,12 +85,15 @@ class Gateway:
         self.session: aiohttp.ClientSession | None = None
         self.shadower: Shadower | None = None
         self.flusher: metrics.TrafficFlusher | None = None
+        self.idempotency: idempotency.IdempotencyStore | None = None
 
     async def startup(self) -> None:
         """Open the client pool, load flags, start background tasks."""
         self.session = forward.make_session(self.settings.proxy_connect_timeout_ms / 1000,
                                             self.settings.proxy_read_timeout_ms / 1000)
-        self.shadower = Shadower(self.session)
+        self.shadower = Shadower(self.session, self.recorder)
+        self.idempotency = idempotency.IdempotencyStore(self.settings.redis_url,
+                                                        self.settings.proxy_read_timeout_ms / 1000 + 30)
         self.flusher = metrics.TrafficFlusher(self.recorder, self.settings.redis_url)
         self.flusher.start()
         await self.cache.start()
@@ -110,6 +113,8 @@ class Gateway:
             await self.flusher.stop()
         if self.shadower is not None:
             await self.shadower.stop()
+        if self.idempotency is not None:
+            await self.idempotency.close()
         if self.session is not None:
             await self.session.close()
 
@@ -186,44 +191,91 @@ class Gateway:
 
     async def _route(self, request: Inbound, out: Responder, route: str, user_id: str | None,
                      request_id: str) -> None:
+        """Pick the backend by flag, apply ``Idempotency-Key`` on POST, forward with replay on failure."""
         flag: Flag | None = self.cache.table.flags.get(route)
         if flag is not None:
             to_service = flag.wants_service(user_id, request.header("x-user-id"), request.client)
         else:
             to_service = route == "events"
-        target = route if to_service else "monolith"
-        base = self.upstreams.services[route] if to_service else self.upstreams.monolith
         suffix = f"{request.path}?{request.query}" if request.query else request.path
         headers = forward.upstream_headers(request, request_id, user_id)
-        backend = "service" if to_service else "monolith"
-        can_fall_back = (to_service and flag is not None and flag.fallback
-                         and request.method in IDEMPOTENT and request.body is None)
-        started = time.perf_counter()
+        raw_key = request.header("idempotency-key") if request.method == "POST" else None
+        if raw_key is not None and self.idempotency is not None:
+            caller = user_id or f"anon:{request.header('x-user-id') or request.client}"
+            return await self._idempotent(request, out, route, flag, to_service, suffix, headers, request_id,
+                                          caller, raw_key)
+        body = forward.ReplayableBody(request.body) if request.body is not None else None
+        await self._forward(request, out, route, flag, to_service, suffix, headers, request_id, body)
+
+    async def _idempotent(self, request: Inbound, out: Responder, route: str, flag: Flag | None, to_service: bool,
+                          suffix: str, headers: list[tuple[str, str]], request_id: str, caller: str,
+                          raw_key: str) -> None:
+        """A POST carrying ``Idempotency-Key``: replay a stored answer, or forward once and store it."""
         try:
-            response = await forward.send(self.session, request.method, base + suffix, headers, request.body)
-            if can_fall_back and response.status >= 500:
-                response.release()
-                raise forward.UpstreamError(502, f"service answered {response.status}")
-        except forward.UpstreamError as exc:
-            self._failed(route, backend, flag)
-            if not can_fall_back:
-                self.recorder.request(route, backend, exc.status, time.perf_counter() - started, int(time.time()))
-                return await self._error(out, exc.status, exc.message, request_id, target)
-            metrics.FALLBACKS.labels(route).inc()
-            target, backend, base = "monolith", "monolith", self.upstreams.monolith
+            key = idempotency.redis_key(caller, raw_key)
+        except idempotency.KeyError400 as exc:
+            return await self._error(out, 400, str(exc), request_id, "proxy")
+        body = await forward.ReplayableBody.read_all(request.body)
+        if body is None:
+            return await self._error(out, 413, f"requests with an Idempotency-Key are limited to "
+                                               f"{forward.SMALL_BODY} bytes", request_id, "proxy")
+        fp = idempotency.fingerprint(request.method, suffix, body.data or b"")
+        claim = await self.idempotency.claim(key, fp)
+        if claim.replay is not None:
+            stored = claim.replay
+            return await out.full(stored.status, [*stored.headers, idempotency.REPLAYED_HEADER,
+                                                  ("x-request-id", request_id)], stored.body)
+        if claim.mismatch:
+            return await self._error(out, 422, "Idempotency-Key reused for a different request", request_id, "proxy")
+        if claim.busy:
+            return await self._error(out, 409, "a request with this Idempotency-Key is still in progress",
+                                     request_id, "proxy")
+        answer = await self._forward(request, out, route, flag, to_service, suffix, headers, request_id, body)
+        if not claim.claimed:
+            return  # Redis unavailable: forwarded without the guarantee
+        if answer is not None and answer.status < 500:
+            await self.idempotency.complete(key, fp, answer)
+        else:
+            await self.idempotency.release(key)
+
+    async def _forward(self, request: Inbound, out: Responder, route: str, flag: Flag | None, to_service: bool,
+                       suffix: str, headers: list[tuple[str, str]], request_id: str,
+                       body: forward.ReplayableBody | None) -> idempotency.Stored | None:
+        """Send to the chosen backend; replay on the monolith when :mod:`proxy.retry` allows it.
+
+        Returns the answer when it was small enough to keep (for ``Idempotency-Key``), else ``None``.
+        """
+        method = request.method
+        backend = "service" if to_service else "monolith"
+        fallback = to_service and flag is not None and flag.fallback
+        while True:
+            base = self.upstreams.services[route] if backend == "service" else self.upstreams.monolith
+            target = route if backend == "service" else "monolith"
             started = time.perf_counter()
             try:
-                response = await forward.send(self.session, request.method, base + suffix, headers, None)
-            except forward.UpstreamError as exc2:
+                response = await forward.send(self.session, method, base + suffix, headers,
+                                              body.payload() if body is not None else None)
+                if response.status >= 500 and backend == "service" and \
+                        retry.may_replay(method, retry.Failure.ANSWERED_5XX, fallback=fallback,
+                                         body_replayable=body is None or body.replayable):
+                    response.release()
+                    raise forward.UpstreamError(502, f"service answered {response.status}",
+                                                retry.Failure.ANSWERED_5XX)
+                return await self._respond(request, out, response, route, backend, target, flag, request_id,
+                                           started, suffix, headers)
+            except forward.UpstreamError as exc:
                 self._failed(route, backend, flag)
-                self.recorder.request(route, backend, exc2.status, time.perf_counter() - started,
-                                      int(time.time()))
-                return await self._error(out, exc2.status, exc2.message, request_id, target)
-        await self._respond(request, out, response, route, backend, target, flag, request_id, started,
-                            suffix, headers)
+                if backend == "service" and retry.may_replay(method, exc.failure, fallback=fallback,
+                                                             body_replayable=body is None or body.replayable):
+                    metrics.FALLBACKS.labels(route).inc()
+                    backend = "monolith"
+                    continue
+                self.recorder.request(route, backend, exc.status, time.perf_counter() - started, int(time.time()))
+                await self._error(out, exc.status, exc.message, request_id, target)
+                return None
 
     def _failed(self, route: str, backend: str, flag: Flag | None) -> None:
-        """Book a failed attempt (error window, error counter, chart)."""
+        """Book a failed attempt (error window, consecutive failures, error counter, chart)."""
         now = int(time.time())
         self.recorder.upstream_error(route, backend)
         self.recorder.traffic(route, backend, False, now)
@@ -231,33 +283,52 @@ class Gateway:
 
     async def _respond(self, request: Inbound, out: Responder, response: aiohttp.ClientResponse, route: str,
                        backend: str, target: str, flag: Flag | None, request_id: str, started: float,
-                       suffix: str, headers: list[tuple[str, str]]) -> None:
+                       suffix: str, headers: list[tuple[str, str]]) -> idempotency.Stored | None:
+        """Relay the upstream's answer; small bodies in one write, large ones streamed.
+
+        A body that breaks before the client got a byte raises :class:`forward.UpstreamError`
+        (``BODY_BROKEN``) so the caller may replay; after that the broken stream is re-raised
+        and the server drops the client connection (a truncated body must not look complete).
+        The attempt is booked only when its outcome is known.
+        """
         status = response.status
-        error = status >= 500
-        now = int(time.time())
-        self.recorder.request(route, backend, status, time.perf_counter() - started, now)
-        if error:
-            self.recorder.upstream_error(route, backend)
-        self.rollbacks.record(route, backend, error, now, flag)
         out_headers = forward.client_headers(response.raw_headers)
         out_headers.append(("x-upstream", target))
-        out_headers.append(("x-request-id", request_id))
         try:
             body = await forward.read_small(response)
+            first = b"" if body is not None else await forward.first_chunk(response)
+            seconds = time.perf_counter() - started
+            self._booked(route, backend, status, seconds, flag)
             if body is not None:
-                await out.full(status, out_headers, body)
+                await out.full(status, [*out_headers, ("x-request-id", request_id)], body)
                 if flag is not None and flag.shadow_percent and request.method == "GET" \
                         and random.randrange(100) < flag.shadow_percent:  # noqa: S311 - sampling
                     self._shadow(route, backend, suffix, headers, status, body)
-                return
-            await out.start(status, out_headers)
-            async for chunk in response.content.iter_any():
-                await out.chunk(chunk)
+                return idempotency.Stored(status, out_headers, body)
+            await out.start(status, [*out_headers, ("x-request-id", request_id)])
+            if first:
+                await out.chunk(first)
+            try:
+                async for chunk in response.content.iter_any():
+                    await out.chunk(chunk)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("%s response from %s broke mid-body: %s", route, target, type(exc).__name__)
+                raise
             await out.finish()
-        except forward.UpstreamError as exc:
-            await self._error(out, exc.status, exc.message, request_id, target)
+            return None
         finally:
             response.release()
+
+    def _booked(self, route: str, backend: str, status: int, seconds: float, flag: Flag | None) -> None:
+        """Book an answered attempt: metrics, chart, rollback detectors, rollout gate counters."""
+        now = int(time.time())
+        error = status >= 500
+        self.recorder.request(route, backend, status, seconds, now)
+        if error:
+            self.recorder.upstream_error(route, backend)
+        else:
+            self.recorder.count(now, rollout_gates.latency_field(route, backend, seconds))
+        self.rollbacks.record(route, backend, error, now, flag)
 
     def _shadow(self, route: str, backend: str, suffix: str, headers: list[tuple[str, str]], status: int,
                 body: bytes) -> None:
