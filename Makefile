@@ -12,6 +12,8 @@ PYTEST_ARGS ?=
 FAST_TESTS := tests/unit
 NO_SERVICES := DATABASE_URL=postgresql+psycopg://nobody@127.0.0.1:9/none REDIS_URL=redis://127.0.0.1:9/0 \
 	KAFKA_BROKERS=127.0.0.1:9
+# the fuzzing plugins cost seconds of imports and no fast test uses them
+FAST_PYTEST := $(NO_SERVICES) $(VENV)/pytest -q -p no:hypothesispytest -p no:schemathesis
 
 .PHONY: help up down status logs test test-fast lint bench clean bootstrap
 
@@ -37,7 +39,7 @@ logs: ## follow all logs under .run/logs (or: make logs LOGS="kafka monolith")
 test: ## fast tests first, then start PostgreSQL/Redis/Kafka and run the rest (PYTEST_ARGS=... runs only those)
 	@scripts/bootstrap.sh --test
 ifeq ($(strip $(PYTEST_ARGS)),)
-	$(NO_SERVICES) $(VENV)/pytest -q $(FAST_TESTS)
+	$(FAST_PYTEST) $(FAST_TESTS)
 	@$(CLI) stack infra-up
 	$(VENV)/pytest --ignore=$(FAST_TESTS)
 else
@@ -47,7 +49,7 @@ endif
 
 test-fast: ## only the tests that need no services (seconds)
 	@scripts/bootstrap.sh
-	$(NO_SERVICES) $(VENV)/pytest -q $(FAST_TESTS)
+	$(FAST_PYTEST) $(FAST_TESTS)
 
 lint: ## ruff check and the import-layering contracts (setup.cfg [importlinter])
 	@scripts/bootstrap.sh
