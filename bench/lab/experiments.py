@@ -57,6 +57,12 @@ GROUPS: dict[str, dict[str, list[str]]] = {
         "pyreqwest + runtime st + task impl rust": [*BASE, "--runtime-mode", "st", "--task-impl", "rust",
                                                     "--app", "bench.lab.variants:reqwest"],
     },
+    "server": {
+        "python -m proxy today": BASE,
+        "runtime st": [*BASE, "--runtime-mode", "st"],
+        "task impl rust": [*BASE, "--task-impl", "rust"],
+        "runtime st + task impl rust": [*BASE, "--runtime-mode", "st", "--task-impl", "rust"],
+    },
     "ceiling": {
         "gateway": BASE,
         "floor: aiohttp forward, nothing else": [*BASE, "--app", "bench.lab.variants:aiohttp_floor"],
