@@ -154,7 +154,7 @@ def card(domain: str):
 @requires("read")
 def live(domain: str):
     """The live part of a card (state, traffic, plan, history), polled by htmx."""
-    return render_template("_rollout_live.html", **_context(_domain_or_404(domain)))
+    return render_template("_rollout_parts.html", **_context(_domain_or_404(domain)))
 
 
 @bp.route("/strangler/<domain>/mode", methods=["POST"])
