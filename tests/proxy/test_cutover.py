@@ -173,3 +173,39 @@ def test_plan_advances_on_green_gates_and_retreats_on_a_5xx_burst(proxy_factory,
     assert "rollout.started" in names and "rollout.advanced" in names and "rollout.rolled_back" in names
     assert any(a == "rollout.rolled_back" and "red gate: service error rate" in r for a, r in actions)
     assert set(seen) == {200}, seen  # reads fell back to the monolith during the burst
+
+
+def _service_mode(proxy, db_url) -> None:
+    flags.set_flag("movies", {"mode": "service", "auto_rollback": False}, "test", url=db_url)
+    wait_until(lambda: health(proxy)["flags"]["movies"]["mode"] == "service", timeout=5)
+
+
+def test_a_write_that_reached_the_service_is_not_replayed(proxy_factory, db_url, movies_service, editor_token):
+    proxy = proxy_factory()
+    _service_mode(proxy, db_url)
+    auth = {"Authorization": f"Bearer {editor_token}"}
+    title = f"reset-{uuid.uuid4().hex[:10]}"
+    posted = httpx.post(f"{proxy.url}/api/movies?reset=1", headers=auth, timeout=10,
+                        json={"title": title, "description": "d", "rating": 4.0, "genres": []})
+    assert posted.status_code == 502 and "error" in posted.json()
+    assert _movie_rows(db_url, title) == 0, "the monolith must not get a write the service may have done"
+    assert httpx.get(f"{movies_service.url}/__control/state").json()["resets"] == 1
+    read = httpx.get(f"{proxy.url}/api/movies?id=1&reset=1", timeout=10)
+    assert read.status_code == 200 and read.headers["x-upstream"] == "monolith"
+
+
+def test_a_5xx_write_is_passed_through_and_a_5xx_read_is_served_by_the_monolith(
+        proxy_factory, db_url, movies_service, editor_token):
+    proxy = proxy_factory()
+    _service_mode(proxy, db_url)
+    httpx.post(f"{movies_service.url}/__control/fail?status=503")
+    try:
+        title = f"five-{uuid.uuid4().hex[:10]}"
+        posted = httpx.post(f"{proxy.url}/api/movies", headers={"Authorization": f"Bearer {editor_token}"},
+                            json={"title": title, "description": "d", "rating": 4.0, "genres": []}, timeout=10)
+        assert posted.status_code == 503 and posted.headers["x-upstream"] == "movies"
+        assert _movie_rows(db_url, title) == 0
+        read = httpx.get(f"{proxy.url}{ONE_MOVIE}", timeout=10)
+        assert read.status_code == 200 and read.headers["x-upstream"] == "monolith"
+    finally:
+        httpx.post(f"{movies_service.url}/__control/fail?status=0")

@@ -6,6 +6,8 @@
 * ``GET /__big?size=N`` (or any path with ``?big=N``) streams N bytes (pattern), ``GET /__slow?seconds=S`` answers late.
 * ``GET /__hop`` answers with hop-by-hop headers the proxy must strip.
 * Any ``GET`` with ``?broken=1`` declares a 1000-byte body, sends 10 bytes and drops the connection.
+* Any request with ``?reset=1`` is read in full, counted (``/__control/state`` → ``resets``) and
+  the connection dropped without an answer (the request reached the service; no answer came).
 * Anything else echoes the request as JSON: name, method, path, query, headers, body length
   and SHA-256 (bodies are consumed chunk by chunk, never held whole).
 """
@@ -23,7 +25,7 @@ PATTERN = bytes(range(256)) * 256  # 64 KiB
 
 def build(name: str) -> web.Application:
     """The upstream app named ``name`` (reported in every echo)."""
-    state = {"fail": 0}
+    state = {"fail": 0, "resets": 0}
 
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"status": True, "name": name})
@@ -31,7 +33,7 @@ def build(name: str) -> web.Application:
     async def control(request: web.Request) -> web.Response:
         if request.match_info["action"] == "fail":
             state["fail"] = int(request.query.get("status", "500"))
-        return web.json_response({"fail": state["fail"], "name": name})
+        return web.json_response({"fail": state["fail"], "resets": state["resets"], "name": name})
 
     async def big(request: web.Request) -> web.StreamResponse:
         size = int(request.query.get("size") or request.query["big"])
@@ -65,6 +67,11 @@ def build(name: str) -> web.Application:
             "X-End-To-End": "kept"})
 
     async def echo(request: web.Request) -> web.Response:
+        if "reset" in request.query:
+            await request.read()
+            state["resets"] += 1
+            request.transport.close()
+            return web.Response()
         if state["fail"]:
             return web.json_response({"error": "injected failure", "name": name}, status=state["fail"])
         if request.method == "GET" and "big" in request.query:
