@@ -121,3 +121,15 @@ def test_audit_masks_personal_data_by_field_name(as_role):
     as_role("admin").post("/admin/users/new/", {"username": f"masked-{tag}", "email": f"secret-{tag}@example.com"})
     row = _latest_audit("catalogue.user.created")
     assert row is not None and f"secret-{tag}" not in str(row.after)
+
+
+def test_audit_page_shows_a_change_as_a_diff(as_role):
+    from domain_services.movies.services import create_movie
+
+    movie = create_movie({"title": f"Diff {uuid.uuid4().hex[:6]}", "description": "a", "rating": 4})
+    admin = as_role("admin")
+    admin.post(f"/admin/movies/edit/?id={movie['id']}", {"title": movie["title"], "description": "a",
+                                                         "rating": "9", "genres_text": ""})
+    html = admin.get("/audit?action=catalogue.movie.updated").get_data(as_text=True)
+    assert "<code>rating</code> <del>4.0</del> → <ins>9.0</ins>" in html or \
+        "<code>rating</code> <del>4</del> → <ins>9</ins>" in html
