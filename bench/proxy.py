@@ -18,7 +18,7 @@ Flags live in a dedicated ``<database>_bench`` database (created and migrated he
 benchmark never touches the real flag rows. Needs nginx, wrk and Go (``apt-get install nginx
 wrk``); the Go programs are built into ``bench/bin/``.
 
-    .venv/bin/python bench/proxy.py [--duration 10 --rounds 3]     # or: make bench
+    .venv/bin/python bench/proxy.py [--duration 10 --rounds 3 --rate 1000 250]     # or: make bench
 """
 
 from __future__ import annotations
@@ -148,7 +148,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=DURATION, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=ROUNDS)
-    parser.add_argument("--rate", type=int, default=RATE, help="fixed rate of the added-latency test")
+    parser.add_argument("--rate", type=int, nargs="+", default=[RATE],
+                        help="fixed rate(s) of the added-latency test, req/s")
     parser.add_argument("--no-propagation", action="store_true", help="skip the flag propagation test")
     args = parser.parse_args(argv)
     for tool in ("nginx", "wrk", "go"):
@@ -188,7 +189,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{os.getloadavg()[0]:.1f} at the end)")
         print(summarise(series, GO_TUNED))
         print(ratios(series))
-        print(added_latency(goload, url.format(nginx_port), url.format(gw_port), token, args.rate, args.rounds))
+        for rate in args.rate:
+            print(added_latency(goload, url.format(nginx_port), url.format(gw_port), token, rate, args.rounds))
         if not args.no_propagation:
             p50_ms, p99_ms = propagation(db_url, upstream, workdir, gw_env)
             print(f"  flag propagation to 2 gateway processes (50 changes): p50 {p50_ms:.1f} ms, p99 {p99_ms:.1f} ms "
