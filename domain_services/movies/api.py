@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from domain_services.movies import services
-from domain_services.shared.errors import InvalidInput
 from domain_services.shared.http import created, json_body
+from domain_services.shared.identity import current_identity, require_user
 from domain_services.shared.pagination import parse_id, parse_page
 from domain_services.shared.validation import query_text
 
@@ -14,7 +14,6 @@ blueprint = Blueprint("movies", __name__)
 
 # Path ids are bounded to PostgreSQL ``integer``: anything outside cannot exist (404, not 500).
 MOVIE_ID = "<int(min=1, max=2147483647):movie_id>"
-USER_HEADER = "X-User-Id"
 
 
 @blueprint.get("/api/movies")
@@ -42,17 +41,14 @@ def genres():
 
 @blueprint.post(f"/api/movies/{MOVIE_ID}/ratings")
 def rate(movie_id: int):
-    """Rate a movie 1..10 as the gateway's user (``X-User-Id``) or the body's ``user_id``."""
-    result, is_new = services.rate_movie(movie_id, json_body(), user_id=_gateway_user())
+    """Rate a movie 1..10 as the caller (the token's user); only admin/service name a ``user_id``."""
+    result, is_new = services.rate_movie(movie_id, json_body(), user_id=_rating_user())
     return jsonify(result), 201 if is_new else 200
 
 
-def _gateway_user() -> int | None:
-    """The user id the gateway put in ``X-User-Id`` (after verifying the token), if any."""
-    raw = request.headers.get(USER_HEADER)
-    if raw is None or raw.strip() == "":
+def _rating_user() -> int | None:
+    """Whose rating this is: always the caller's; ``None`` lets admin/service name it in the body."""
+    identity = current_identity()
+    if identity.is_privileged:
         return None
-    raw = raw.strip()
-    if not raw.isdigit() or not 0 < int(raw) < 2**31:
-        raise InvalidInput(f"header {USER_HEADER} must be a positive integer")
-    return int(raw)
+    return require_user(identity)

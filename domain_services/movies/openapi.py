@@ -38,7 +38,8 @@ FRAGMENT = {
             "NewRating": {
                 "type": "object",
                 "required": ["rating"],
-                "description": "user_id is required unless the gateway sets X-User-Id",
+                "description": "the rating is the caller's (the gateway's X-User-Id); only admin/service "
+                               "callers name a user_id",
                 "properties": {
                     "user_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
                     "rating": {"type": "integer", "minimum": 1, "maximum": 10},
@@ -96,14 +97,15 @@ FRAGMENT = {
                 "parameters": [
                     id_param("movie_id"),
                     {"name": "X-User-Id", "in": "header", "required": False,
-                     "description": "the rating user, set by the gateway from the verified token",
+                     "description": "the rating user, set by the gateway from the verified token "
+                                    "(without it the call is anonymous: 401)",
                      "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,8}$"}},
                 ],
                 "requestBody": body(ref("NewRating")),
                 "responses": {
                     **ok("the user's earlier rating was replaced", ref("Rating")),
                     **ok("first rating of this user", ref("Rating"), 201),
-                    **errors(404),
+                    **errors(401, 404),
                 },
             }
         },

@@ -146,10 +146,11 @@ def list_genres() -> list[dict[str, Any]]:
 def rate_movie(movie_id: int, data: Any, *, user_id: int | None = None) -> tuple[dict[str, Any], bool]:
     """Record ``user_id``'s 1..10 rating of a movie (one per user, a repeat replaces it).
 
-    ``user_id`` comes from the gateway (verified token); when absent the body's ``user_id``
-    is used. The movie's rating becomes the average of its user ratings, rounded to one
-    decimal. Emits ``movie.rated``. Returns ``(result, created)``; ``created`` is False
-    when an earlier rating of the same user was replaced.
+    ``user_id`` is the caller's (the gateway's verified token); ``None`` means a privileged
+    caller (admin/service, console) names the user in the body's ``user_id``. The movie's
+    rating becomes the average of its user ratings, rounded to one decimal. Emits
+    ``movie.rated``. Returns ``(result, created)``; ``created`` is False when an earlier
+    rating of the same user was replaced.
     """
     data = v.require_object(data)
     if user_id is None:

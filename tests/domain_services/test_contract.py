@@ -22,7 +22,8 @@ MALFORMED = [
 ]
 
 
-# The payment side (role ``service``/``admin``) moves statuses and grants subscriptions.
+# The payment side (role ``service``/``admin``) moves statuses and grants subscriptions; as a
+# privileged caller it may also name the user of a rating in the body.
 PAYMENT_SIDE = {"X-User-Id": "1", "X-User-Role": "admin"}
 
 
@@ -101,12 +102,14 @@ def test_rating_updates_the_average(movies_api, movie, user, apps):
     second = apps["users"].test_client().post("/api/users", json={"username": unique("r"),
                                                                   "email": f"{unique()}@example.com"}).json
     path = f"/api/movies/{movie['id']}/ratings"
-    first = movies_api.post(path, json={"user_id": user["id"], "rating": 8, "review": "good"})
+    first = movies_api.post(path, json={"rating": 8, "review": "good"}, headers=as_user(user))
     assert first.status_code == 201 and first.json["movie"]["rating"] == 8.0
-    via_header = movies_api.post(path, json={"rating": 5}, headers={"X-User-Id": str(second["id"])})
+    # a rating is always the caller's: a user_id in the body does not make it someone else's
+    via_header = movies_api.post(path, json={"rating": 5, "user_id": user["id"]}, headers=as_user(second))
     assert via_header.status_code == 201 and via_header.json["user_id"] == second["id"]
     assert via_header.json["movie"]["rating"] == 6.5
-    again = movies_api.post(path, json={"user_id": user["id"], "rating": 10})  # replaces, not adds
+    assert_error(movies_api.post(path, json={"user_id": user["id"], "rating": 1}), 401)  # anonymous
+    again = movies_api.post(path, json={"user_id": user["id"], "rating": 10}, headers=PAYMENT_SIDE)  # replaces
     assert again.status_code == 200 and again.json["movie"]["rating"] == 7.5
     assert movies_api.get(f"/api/movies?id={movie['id']}").json["rating"] == 7.5
 
@@ -133,12 +136,13 @@ def test_invalid_movies_are_rejected(movies_api, body, status, fragment):
     ({"user_id": 2**31 - 1, "rating": 5}, {}, "does not exist"),
 ])
 def test_invalid_ratings_are_rejected(movies_api, movie, body, headers, fragment):
-    response = movies_api.post(f"/api/movies/{movie['id']}/ratings", json=body, headers=headers)
+    response = movies_api.post(f"/api/movies/{movie['id']}/ratings", json=body, headers=headers or PAYMENT_SIDE)
     assert_error(response, 400, fragment)
 
 
 def test_rating_an_unknown_movie_is_404(movies_api):
-    assert_error(movies_api.post("/api/movies/2147483647/ratings", json={"user_id": 1, "rating": 5}), 404)
+    assert_error(movies_api.post("/api/movies/2147483647/ratings", json={"user_id": 1, "rating": 5},
+                                 headers=PAYMENT_SIDE), 404)
     assert_error(movies_api.post("/api/movies/99999999999/ratings", json={"user_id": 1, "rating": 5}), 404)
 
 

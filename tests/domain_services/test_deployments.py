@@ -79,8 +79,8 @@ def test_a_failed_write_leaves_neither_row_nor_event(apps, db_url, user):
 
 
 def test_a_successful_write_commits_row_and_event_together(apps, db_url, movie, user):
-    rated = apps["movies"].test_client().post(f"/api/movies/{movie['id']}/ratings",
-                                              json={"user_id": user["id"], "rating": 9})
+    rated = apps["movies"].test_client().post(f"/api/movies/{movie['id']}/ratings", json={"rating": 9},
+                                              headers={"X-User-Id": str(user["id"]), "X-User-Role": "user"})
     assert rated.status_code == 201
     events = _count(db_url, "SELECT count(*) FROM outbox WHERE event_type = 'movie.rated' AND key = :key "
                             "AND (payload->'payload'->>'user_id')::int = :user", key=str(movie["id"]),
