@@ -34,6 +34,7 @@ from domain_services.payments import subscriptions
 from domain_services.payments.models import PAYMENT_STATUSES, PLAN_TYPES, Payment, Subscription
 from domain_services.shared.errors import DomainError, InvalidInput
 from domain_services.shared.models import OPERATOR_ROLES, Operator
+from domain_services.shared.tokens import ROLES as USER_ROLES
 from domain_services.users import services as users
 from domain_services.users.models import User
 
@@ -195,18 +196,31 @@ class UserView(DomainModelView):
 
     permission = "accounts"
     entity = "user"
-    column_list = ("id", "username", "email", "created_at")
+    column_list = ("id", "username", "email", "role", "disabled", "created_at")
     column_searchable_list = ("username", "email")
-    column_filters = ("created_at",)
-    column_sortable_list = ("id", "username", "email", "created_at")
+    column_filters = ("created_at", "role", "disabled")
+    column_sortable_list = ("id", "username", "email", "role", "created_at")
     column_exclude_list = ("password_hash",)
     column_details_exclude_list = ("password_hash",)
-    form_columns = ("username", "email")
-    audit_fields = ("id", "username", "email")
+    # Roles are granted and accounts disabled on an existing user (the domain revokes the
+    # user's tokens then); a new account starts as a plain, enabled user.
+    form_columns = ("username", "email", "role", "disabled")
+    form_choices = {"role": _choices(USER_ROLES)}
+    edit_fields = ("username", "email", "role", "disabled")
+    audit_fields = ("id", "username", "email", "role", "disabled")
+
+    def create_form(self, obj: Any = None) -> Any:
+        """Username and e-mail only."""
+        form = super().create_form(obj)
+        del form["role"], form["disabled"]
+        return form
 
     def form_data(self, form, *, creating):
-        """Form → ``{username, email}``."""
-        return {"username": form.username.data or "", "email": form.email.data or ""}
+        """Form → ``{username, email}`` (+ ``role``, ``disabled`` when editing)."""
+        data = {"username": form.username.data or "", "email": form.email.data or ""}
+        if not creating:
+            data.update(role=form.role.data, disabled=bool(form.disabled.data))
+        return data
 
     def domain_create(self, data):
         return users.create_user(data)

@@ -133,3 +133,16 @@ def test_audit_page_shows_a_change_as_a_diff(as_role):
     html = admin.get("/audit?action=catalogue.movie.updated").get_data(as_text=True)
     assert "<code>rating</code> <del>4.0</del> → <ins>9.0</ins>" in html or \
         "<code>rating</code> <del>4</del> → <ins>9</ins>" in html
+
+
+def test_user_role_and_disabled_are_edited_through_the_domain(as_role):
+    user = _user()
+    admin = as_role("admin")
+    assert 'name="role"' not in admin.get("/admin/users/new/").get_data(as_text=True)
+    response = admin.post(f"/admin/users/edit/?id={user['id']}", {"username": user["username"],
+                                                                  "email": user["email"], "role": "editor",
+                                                                  "disabled": "y"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    row = _latest_audit("catalogue.user.updated")
+    assert row.before["role"] == "user" and row.after["role"] == "editor"
+    assert row.before["disabled"] is False and row.after["disabled"] is True
