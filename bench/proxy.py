@@ -52,6 +52,7 @@ from bench.lab.harness import (  # noqa: E402
     start_nginx,
     stop,
     summarise,
+    token_setup,
 )
 
 DURATION = 10
@@ -60,16 +61,6 @@ RATE = 1000
 GATEWAY = "gateway (granian RSGI, 2 workers)"
 GO_DEFAULT = "go default transport"
 GO_TUNED = "go tuned transport"
-
-
-def token_setup(workdir: Path) -> tuple[str, str]:
-    """A fresh key pair: ``(public key path for the gateway, an access token for user 42)``."""
-    from domain_services.shared.tokens import generate_keys, issue_token
-
-    private_pem, public_pem = generate_keys()
-    public = workdir / "jwt.pub"
-    public.write_text(public_pem)
-    return str(public), issue_token(42, private_pem, 3600)
 
 
 def paced(goload: Path, url: str, rate: int, seconds: int, token: str) -> dict[str, float]:

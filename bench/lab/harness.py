@@ -178,6 +178,16 @@ def cpu_seconds(pgid: int) -> float:
     return total / _TICK
 
 
+def token_setup(workdir: Path) -> tuple[str, str]:
+    """A fresh Ed25519 key pair: ``(public key path for the gateway, an access token for user 42)``."""
+    from domain_services.shared.tokens import generate_keys, issue_token
+
+    private_pem, public_pem = generate_keys()
+    public = workdir / "jwt.pub"
+    public.write_text(public_pem)
+    return str(public), issue_token(42, private_pem, 3600)
+
+
 @dataclass
 class Result:
     """One wrk run; ``cpu_us`` is the target's CPU time per request (0 when not measured)."""

@@ -1,7 +1,7 @@
 """Where the gateway's time goes per request: thread CPU split plus a py-spy flame graph.
 
-Starts nginx and ``python -m proxy`` (2 workers, the benchmark's gradual 50% movies flag),
-puts wrk load on it and
+Starts nginx and ``python -m proxy`` (2 workers, the benchmark's gradual 50% movies flag,
+``PROXY_AUTH_MODE=all`` with a real token on every request), puts wrk load on it and
 
 1. reads every worker thread's CPU time (``/proc``) before and after: the worker's main
    thread runs the Python event loop (RSGI adapter, gateway, aiohttp, metrics), the other
@@ -36,6 +36,7 @@ from bench.lab.harness import (
     start_gateway,
     start_nginx,
     stop,
+    token_setup,
     wrk,
 )
 
@@ -47,8 +48,11 @@ PARTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("metrics", re.compile(r"prometheus_client/|proxy/metrics\.py")),
     ("header handling", re.compile(r"^(upstream_headers|client_headers|_connection_tokens|_is_hop|has_body|"
                                    r"header|_request_id) \(proxy/")),
-    ("routing", re.compile(r"proxy/(routing|bucketing|rollback|flagcache|target)\.py|mmh3")),
-    ("auth", re.compile(r"proxy/(auth|policy|revocations)\.py|jwt/")),
+    ("canonical path", re.compile(r"proxy/target\.py")),
+    ("intake (body, limits)", re.compile(r"proxy/intake\.py")),
+    ("routing", re.compile(r"proxy/(routing|bucketing|rollback|flagcache)\.py|mmh3")),
+    ("retry, idempotency", re.compile(r"proxy/(retry|idempotency|failures)\.py")),
+    ("auth", re.compile(r"proxy/(auth|policy|revocations)\.py|jwt/|domain_services/shared/tokens")),
     ("client (aiohttp)", re.compile(r"aiohttp/|yarl/|multidict/|proxy/forward\.py")),
     # a leaf in the adapter is a call into granian (response_bytes, body reads): the interface
     ("server interface", re.compile(r"proxy/(rsgi|app)\.py|granian/_futures\.py")),
@@ -105,10 +109,10 @@ def thread_ticks(pid: int) -> tuple[int, int]:
     return main, other
 
 
-def split(workers: list[int], nginx: int, url: str, duration: int) -> str:
+def split(workers: list[int], nginx: int, url: str, duration: int, headers: dict[str, str]) -> str:
     """CPU µs per request of the workers' Python thread, their Rust threads and nginx."""
     before = [thread_ticks(w) for w in workers], thread_ticks(nginx)
-    result = wrk(url, duration)
+    result = wrk(url, duration, headers=headers)
     after = [thread_ticks(w) for w in workers], thread_ticks(nginx)
     requests = result.rps * duration
     py = sum(a[0] - b[0] for a, b in zip(after[0], before[0], strict=True)) * _TICK_US / requests
@@ -119,9 +123,9 @@ def split(workers: list[int], nginx: int, url: str, duration: int) -> str:
             f"nginx {ngx * _TICK_US / requests:.0f} us")
 
 
-def record(pid: int, url: str, duration: int, out: Path, fmt: str) -> None:
+def record(pid: int, url: str, duration: int, out: Path, fmt: str, headers: dict[str, str]) -> None:
     """py-spy the process tree of ``pid`` while wrk loads ``url``."""
-    load = threading.Thread(target=wrk, args=(url, duration + 4))
+    load = threading.Thread(target=wrk, args=(url, duration + 4), kwargs={"headers": headers})
     load.start()
     subprocess.run([shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"), "record",
                     "--subprocesses", "--rate", "100", "--duration", str(duration), "--format", fmt,
@@ -140,15 +144,18 @@ def main(argv: list[str] | None = None) -> None:
     nginx = start_nginx(workdir, nginx_port)
     gateway = None
     try:
-        gateway = start_gateway(gw_port, f"http://127.0.0.1:{nginx_port}", bench_database(), workdir / "gw.log")
+        public_key, token = token_setup(workdir)
+        auth = {"Authorization": f"Bearer {token}"}
+        gateway = start_gateway(gw_port, f"http://127.0.0.1:{nginx_port}", bench_database(), workdir / "gw.log",
+                                env={"JWT_PUBLIC_KEY_PATH": public_key, "PROXY_AUTH_MODE": "all"})
         url = f"http://127.0.0.1:{gw_port}{PATH}"
-        wrk(url, 3)
-        print(split(_children(gateway.pid), nginx.pid, url, args.duration))
+        wrk(url, 3, headers=auth)
+        print(split(_children(gateway.pid), nginx.pid, url, args.duration, auth))
         PROFILES.mkdir(exist_ok=True)
         svg = PROFILES / f"{args.name}.svg"
-        record(gateway.pid, url, args.duration, svg, "flamegraph")
+        record(gateway.pid, url, args.duration, svg, "flamegraph", auth)
         folded = PROFILES / f"{args.name}.folded"
-        record(gateway.pid, url, args.duration, folded, "raw")
+        record(gateway.pid, url, args.duration, folded, "raw", auth)
         parts = book(folded.read_text())
         total = sum(parts.values())
         print(f"py-spy samples of the Python threads ({total}), booked to the innermost known frame:")
