@@ -93,6 +93,8 @@ async def read_body(body: AsyncIterator[bytes], headers: Headers, limits: BodyLi
         raise IntakeError(408, "request body not received in time") from None
     except ConnectionError:
         raise IntakeError(400, "client disconnected while sending the body") from None
+    if declared is not None and received != declared:  # the server ended the body early: the client left
+        raise IntakeError(400, "client disconnected while sending the body")
     return b"".join(parts)
 
 

@@ -26,10 +26,21 @@ from proxy.types import Headers, Inbound
 
 
 async def _body(protocol: Any) -> AsyncIterator[bytes]:
-    """The request body as it arrives (RSGI's protocol may be iterated only once)."""
+    """The request body as it arrives (RSGI's protocol may be iterated only once).
+
+    granian ends the iteration with one empty chunk when the body is complete, but with two
+    when the client went away mid-body; the second one is reported as a disconnect, so a
+    truncated chunked upload is never forwarded as if it were whole.
+    """
+    empty = False
     async for chunk in protocol:
         if chunk:
+            empty = False
             yield chunk
+        elif empty:
+            raise ConnectionResetError("client disconnected while sending the body")
+        else:
+            empty = True
 
 
 class RsgiResponder:

@@ -85,8 +85,8 @@ def gateway(gateway_factory):
 @pytest.fixture
 def token_for(jwt_keys):
     """``token_for(role, user_id=…)``: a fresh access token signed with the session key."""
-    def make(role: str, user_id: int = 4242, ttl: int = 300) -> str:
-        return issue_token(user_id, jwt_keys[0], ttl, role=role)
+    def make(role: str, user_id: int = 4242, ttl: int = 300, now: float | None = None) -> str:
+        return issue_token(user_id, jwt_keys[0], ttl, role=role, now=now)
 
     return make
 

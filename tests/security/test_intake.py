@@ -76,6 +76,11 @@ def test_client_disconnect_is_a_400():
     assert _refusal(broken()).status == 400
 
 
+def test_body_shorter_than_declared_is_a_400():
+    # a server that ends the body early (the client went away) must not yield a short body
+    assert _refusal(_chunks(b"{"), [("content-length", "64")]).status == 400
+
+
 def test_slots_cap_each_address_independently():
     slots = ClientSlots(2)
     assert slots.acquire("a") and slots.acquire("a") and not slots.acquire("a")
