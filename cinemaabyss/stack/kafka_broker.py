@@ -1,4 +1,4 @@
-"""A single-node KRaft Kafka broker assembled from Maven Central jars (see shared/KAFKA.md).
+"""A single-node KRaft Kafka broker assembled from Maven Central jars (docs/architecture.md §8).
 
 Jars are collected once by ``mvn dependency:copy-dependencies`` from ``kafka/pom.xml`` into a
 cache outside RUN_DIR (``make clean`` must not force a re-download). The broker runs in
@@ -119,7 +119,7 @@ class Kafka:
         return self.paths.run / "kafka"
 
     def server_properties(self) -> str:
-        """Combined-mode config (KAFKA.md), with our ports and data dir."""
+        """Combined-mode config (docs/architecture.md §8), with our ports and data dir."""
         return "\n".join(
             [
                 "process.roles=broker,controller",
