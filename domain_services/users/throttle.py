@@ -22,21 +22,15 @@ KEY_PREFIX = "cinemaabyss:login-failures:"
 
 
 class LocalCounter:
-    """Fixed-window failure counters in process memory (the fallback store)."""
+    """Fixed-window attempt counters in process memory (the fallback store)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._windows: dict[str, tuple[int, float]] = {}  # key -> (failures, window end)
 
-    def count(self, key: str) -> int:
-        """Failures recorded for ``key`` in its current window."""
-        with self._lock:
-            failures, ends = self._windows.get(key, (0, 0.0))
-            return failures if ends > self._clock() else 0
-
     def increment(self, key: str, window: int) -> int:
-        """Record one failure; the window starts at the first failure."""
+        """Count one attempt and return the count; the window starts at the first attempt."""
         with self._lock:
             now = self._clock()
             failures, ends = self._windows.get(key, (0, 0.0))
@@ -48,13 +42,13 @@ class LocalCounter:
             return failures + 1
 
     def reset(self, key: str) -> None:
-        """Forget the failures of ``key``."""
+        """Forget the attempts of ``key``."""
         with self._lock:
             self._windows.pop(key, None)
 
 
-# INCR and the window's EXPIRE in one atomic step: the count a caller gets back is exactly
-# how many attempts came before it, however many logins run at once.
+# INCR and the window's EXPIRE in one atomic step: each caller gets its own position in the
+# window, however many logins run at once.
 _ATTEMPT = """
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
@@ -92,17 +86,6 @@ class LoginThrottle:
             log.warning("login throttle: Redis unavailable (%s), using the in-process counter", exc)
             count = self._local.increment(key, self.window_seconds)
         return count <= self.max_failures
-
-    def is_blocked(self, username: str) -> bool:
-        """True while ``username`` has used up its attempts in the current window (read only)."""
-        key = self._key(username)
-        try:
-            raw = self._redis.get(key)
-            count = int(raw) if raw is not None else 0
-        except redis.RedisError as exc:
-            log.warning("login throttle: Redis unavailable (%s), using the in-process counter", exc)
-            count = self._local.count(key)
-        return count >= self.max_failures
 
     def reset(self, username: str) -> None:
         """Clear the counter after a successful login."""
