@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pytest
 
+from proxy.flagcache import FlagCache
 from proxy.rollback import WINDOW_SECONDS, AutoRollback, ErrorWindow
 from proxy.routing import Flag
 from tests.support.fakes import FakeClock
@@ -92,3 +94,37 @@ def test_monolith_errors_and_flags_without_auto_rollback_are_ignored(gradual):
         watcher.record("movies", "service", True, clock.second(), dataclasses.replace(gradual, auto_rollback=False))
         watcher.record("movies", "service", True, clock.second(), dataclasses.replace(gradual, mode="monolith"))
     assert watcher.triggered == []
+
+
+class _NoDatabaseRollback(AutoRollback):
+    """The real trigger (local table swap, window reset); only the database write is recorded."""
+
+    def __init__(self, cache: FlagCache) -> None:
+        super().__init__(cache)
+        self.persisted: list[tuple[str, str]] = []
+
+    async def _persist(self, flag: Flag, reason: str) -> None:
+        self.persisted.append((flag.domain, reason))
+        self._running.discard(flag.domain)
+
+
+def test_a_tripped_rollback_swaps_the_local_table_at_once_and_persists_once():
+    from domain_services.shared.settings import load_settings
+
+    async def scenario() -> _NoDatabaseRollback:
+        cache = FlagCache(load_settings({"GRADUAL_MIGRATION": "true", "MOVIES_MIGRATION_PERCENT": "40"}))
+        watcher, clock = _NoDatabaseRollback(cache), FakeClock()
+        flag = cache.table.flags["movies"]
+        assert flag.mode == "gradual"
+        for _ in range(flag.rollback_min_requests):
+            watcher.record("movies", "service", True, clock.second(), cache.table.flags["movies"])
+        assert cache.table.flags["movies"].mode == "monolith"  # before any database round trip
+        assert cache.table.source == "local-rollback"
+        # later failures see the monolith flag: no second rollback
+        watcher.record("movies", "service", True, clock.second(), cache.table.flags["movies"])
+        await asyncio.sleep(0)  # let the background write run
+        return watcher
+
+    watcher = asyncio.run(scenario())
+    assert [domain for domain, _ in watcher.persisted] == ["movies"]
+    assert watcher.persisted[0][1].startswith("auto-rollback: ")
