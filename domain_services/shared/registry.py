@@ -5,8 +5,9 @@ setting that holds its service URL and the service's default port, the Kafka top
 events go to, the module that declares its tables, and — for domains the strangler migrates
 away from the monolith — the defaults of its routing flag.
 
-Readers: the kernel (``metadata``, ``event_types``, ``models``), the gateway's routing table,
-the console's traffic chart, the local stack (processes, Kafka topics), and the deploy tests
+Readers: the kernel (``metadata``, ``event_types``, ``models``, the flag contract), the
+gateway's routing table, the monolith (which blueprints it serves), the console's traffic
+chart, the local stack (processes, Kafka topics), and the deploy tests
 that check ``docker-compose.yml`` and the Helm values against it. Adding a domain is one
 package under ``domain_services/`` plus one entry in :data:`DOMAINS`
 (``docs/adding-a-domain.md``).
