@@ -89,9 +89,12 @@ RULES: tuple[Rule, ...] = (
     Rule("/api/movies/**", READS, ANYONE),
     Rule("/api/movies/*/ratings/**", WRITES, SIGNED_IN),
     Rule("/api/movies/**", WRITES, EDITORS),
-    # payments: only the payment side completes or refunds; the rest needs a signed-in
-    # caller, and the payments service limits users to their own records
+    # payments: the provider's callback carries no token (its HMAC signature, checked by the
+    # payments service, is the credential); only the payment side completes or refunds; the
+    # rest needs a signed-in caller, and the payments service limits users to their own records
+    Rule("/api/payments/webhook", frozenset({"POST"}), ANYONE),
     Rule("/api/payments/*/status", WRITES, PAYMENT_SIDE),
+    Rule("/api/payments/*/refund", WRITES, PAYMENT_SIDE),
     Rule("/api/payments/**", EVERY, SIGNED_IN),
     Rule("/api/subscriptions/**", EVERY, SIGNED_IN),
     # events API: publishing onto the domain topics is for services and admins
@@ -123,11 +126,16 @@ def verdict(rule: Rule, role: str, mode: str) -> int:
 
 
 def table() -> list[tuple[str, str, str]]:
-    """``(pattern, methods, roles)`` rows for documentation and tests, in decision order."""
+    """``(pattern, methods, who)`` rows for documentation and tests, in decision order."""
     def names(items: frozenset[str], order: tuple[str, ...]) -> str:
         return ", ".join(name for name in order if name in items)
 
     methods = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
     roles = (ANONYMOUS, "user", "editor", "admin", "service")
-    return [(r.pattern, names(r.methods, methods), names(r.roles, roles))
-            for r in (*RULES, DEFAULT_READ, DEFAULT_WRITE)]
+    rows = []
+    for rule in (*RULES, DEFAULT_READ, DEFAULT_WRITE):
+        who = "anyone" if rule.roles == ANYONE else names(rule.roles, roles)
+        if rule.open_door:
+            who += " (open door: a sent token is ignored)"
+        rows.append((rule.pattern, "any" if rule.methods == EVERY else names(rule.methods, methods), who))
+    return rows

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from proxy import policy
@@ -51,3 +53,9 @@ def test_every_role_in_the_table_is_known():
     for rule in (*policy.RULES, policy.DEFAULT_READ, policy.DEFAULT_WRITE):
         assert rule.roles <= known and rule.methods <= policy.EVERY
     assert [row[0] for row in policy.table()][:1] == ["/api/movies/health"]
+
+
+def test_docs_print_the_table_as_it_is():
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text()
+    for number, (pattern, methods, who) in enumerate(policy.table(), 1):
+        assert f"| {number} | `{pattern}` | {methods} | {who} |" in docs, pattern
