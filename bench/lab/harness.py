@@ -197,6 +197,7 @@ class Result:
     p99: float
     errors: float
     cpu_us: float = 0.0
+    requests: float = 0.0
 
 
 def wrk(url: str, duration: int, connections: int = 32, pgid: int | None = None,
@@ -208,6 +209,14 @@ def wrk(url: str, duration: int, connections: int = 32, pgid: int | None = None,
     extra = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", *extra, url],
                          capture_output=True, text=True, check=True).stdout
+    result = parse_wrk(out)
+    if pgid and result.requests:
+        result.cpu_us = (cpu_seconds(pgid) - before) / result.requests * 1e6
+    return result
+
+
+def parse_wrk(out: str) -> Result:
+    """The figures of ``wrk --latency`` output."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
     def pct(p: str) -> float:
@@ -218,8 +227,7 @@ def wrk(url: str, duration: int, connections: int = 32, pgid: int | None = None,
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (float(non2xx.group(1)) if non2xx else 0.0) + (sum(map(float, sock.groups())) if sock else 0.0)
     requests = float(re.search(r"(\d+) requests in", out).group(1))
-    cpu_us = (cpu_seconds(pgid) - before) / requests * 1e6 if pgid and requests else 0.0
-    return Result(rps, pct("50"), pct("99"), errors, cpu_us)
+    return Result(rps, pct("50"), pct("99"), errors, requests=requests)
 
 
 @dataclass

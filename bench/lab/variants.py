@@ -21,12 +21,13 @@ from pyreqwest.client import ClientBuilder
 from pyreqwest.exceptions import RequestTimeoutError, TransportError
 
 from proxy import forward, metrics
-from proxy.gateway import IDEMPOTENT, Gateway
+from proxy.gateway import Gateway
 from proxy.routing import Flag
 from proxy.rsgi import RsgiProxy
 from proxy.types import Headers, Inbound, Responder
 
 _DROP = frozenset(forward.HOP_BY_HOP) | {"x-upstream", "x-request-id"}
+IDEMPOTENT = frozenset({"GET", "HEAD"})
 
 
 def _client_headers(items: Any) -> Headers:
