@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from domain_services.shared import revocations
@@ -58,6 +58,9 @@ def issue_pair(uow: UnitOfWork, user: User, signer: TokenSigner) -> dict[str, An
     """A new access + refresh token for ``user``; the refresh token's ``jti`` is recorded in ``uow``."""
     refresh = issue_token(user.id, signer.private_pem, signer.refresh_ttl_seconds, role=user.role, kind=REFRESH)
     claims = decode_claims(refresh, signer.public_pem, kind=REFRESH)
+    # Spent rows are kept until they expire (to recognise a reused token); then they go.
+    uow.session.execute(delete(RefreshToken).where(RefreshToken.user_id == user.id,
+                                                   RefreshToken.expires_at < datetime.now(UTC)))
     uow.session.add(RefreshToken(
         jti=claims["jti"], user_id=user.id, expires_at=datetime.fromtimestamp(claims["exp"], UTC),
     ))

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 import redis
+from sqlalchemy import select
 
 from domain_services.shared import revocations
+from domain_services.shared.db import read_session, unit_of_work
 from domain_services.shared.tokens import REFRESH, decode_claims, verify_claims
 from domain_services.users.api import EXTENSION
+from domain_services.users.models import RefreshToken
 from domain_services.users.throttle import KEY_PREFIX, MAX_FAILURES
 from tests.domain_services.conftest import unique
 
@@ -167,3 +171,13 @@ def test_thirty_concurrent_wrong_logins_get_exactly_the_allowed_tries(apps, user
         statuses = list(pool.map(attempt, range(30)))
     assert statuses.count(401) == MAX_FAILURES
     assert statuses.count(429) == 30 - MAX_FAILURES
+
+
+def test_expired_refresh_rows_are_dropped_at_the_next_login(users_api, user):
+    with unit_of_work() as uow:
+        uow.session.add(RefreshToken(jti=unique("old"), user_id=user["id"],
+                                     expires_at=datetime.now(UTC) - timedelta(days=1)))
+    login(users_api, user)
+    with read_session() as session:
+        rows = session.execute(select(RefreshToken.expires_at).where(RefreshToken.user_id == user["id"])).all()
+    assert len(rows) == 1 and rows[0].expires_at > datetime.now(UTC)
