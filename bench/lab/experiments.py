@@ -5,7 +5,8 @@ wrk (1 thread, 32 connections) alternates between them for ``--rounds`` rounds, 
 noise hits all of them alike. Reported: median req/s, p50/p99 and the ratio to the group's
 first variant (the configuration ``python -m proxy`` uses).
 
-    .venv/bin/python -m bench.lab.experiments granian loop client metrics [--rounds 3 --duration 8]
+    .venv/bin/pip install pyreqwest rloop      # the client and loop groups' candidates
+    .venv/bin/python -m bench.lab.experiments server client loop metrics ceiling [--rounds 3 --duration 8]
 """
 
 from __future__ import annotations
@@ -100,6 +101,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=8)
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.groups) - set(GROUPS))
+    if unknown:
+        parser.error(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
     workdir = Path(tempfile.mkdtemp(prefix="proxy-lab-"))
     db_url = bench_database()
     nginx_port = free_port()
