@@ -3,10 +3,15 @@
 * ``bench.lab.variants:reqwest`` — forwarding through pyreqwest (Rust reqwest/hyper behind a
   Python API) instead of aiohttp. Same routing, metrics, error windows, fallback and streaming
   as :class:`proxy.gateway.Gateway`; only the client differs. It copies ``_route``/``_respond``
-  of the gateway as of this experiment: a measurement, not a second implementation to maintain.
+  of the gateway as measured (commit 810aa17, before this round's retry and idempotency
+  work): a measurement, not a second implementation to maintain.
 * ``bench.lab.variants:reqwest_mt`` — the same with reqwest on a multi-threaded Tokio runtime.
 * ``bench.lab.variants:per_request_metrics`` — Prometheus written on every request (the
   recorder before per-tick batching), to measure what batching saves.
+* ``static_floor``, ``aiohttp_floor``, ``reqwest_floor`` — no gateway at all (:class:`Floor`):
+  what granian + one Python call, and a bare forward with each client, cost.
+
+Needs ``pyreqwest`` (``pip install pyreqwest``; not a project dependency).
 """
 
 from __future__ import annotations
