@@ -338,9 +338,15 @@ def search(topic: str, needle: str, limit: int = 50, scan: int = 10_000, *, part
     with _pool.borrow() as consumer:
         marks = _watermarks(consumer, topic, partitions)
         result = _drain(consumer, topic, {p: (max(lo, hi - per_partition), hi) for p, (lo, hi) in marks.items()})
-    candidates = [m.masked() for m in result.messages] if masked else result.messages
-    hits = [m for m in candidates
-            if needle_lower in m.value.lower() or (m.key is not None and needle_lower in m.key.lower())]
+    def matches(m: Message) -> bool:
+        return needle_lower in m.value.lower() or (m.key is not None and needle_lower in m.key.lower())
+
+    if masked:
+        # Masking costs ~50 µs a message; only a raw match (or a needle with the mask's "*")
+        # can match once masked, so mask just those and match again.
+        hits = [c for c in (m.masked() for m in result.messages if "*" in needle or matches(m)) if matches(c)]
+    else:
+        hits = [m for m in result.messages if matches(m)]
     hits.sort(key=lambda m: (m.timestamp_ms, m.offset), reverse=True)
     return ReadResult(hits[:limit], result.scanned, result.complete)
 
