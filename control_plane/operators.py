@@ -13,7 +13,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from control_plane import audit_log
@@ -125,18 +125,23 @@ def get_operator(operator_id: int) -> OperatorInfo | None:
 def session_operator(operator_id: int, login_at: float) -> OperatorInfo | None:
     """The active operator of a session opened at ``login_at`` (epoch s), or None if revoked.
 
-    A logout revokes every session of that operator opened before it: the ``operator.logout``
-    audit row is the per-operator session version, so a cookie replayed after logout (from
-    any worker or process) no longer loads a user. Only audit rows newer than the session are
-    scanned (the ``at`` index), so the check stays cheap however long the trail grows.
+    A logout or a password change revokes every session of that operator opened before it:
+    the ``operator.logout`` / ``operator.changed`` audit row is the per-operator session
+    version, so a cookie replayed afterwards (on any worker or process) no longer loads a user.
+    Only audit rows newer than the session are scanned (the ``at`` index), so the check stays
+    cheap however long the trail grows.
     """
     opened = datetime.fromtimestamp(login_at, UTC)
     with read_session() as session:
         row = session.get(Operator, operator_id)
         if row is None or not row.active:
             return None
+        logged_out = (FlagAudit.action == LOGOUT) & (FlagAudit.actor == row.username)
+        password_changed = ((FlagAudit.action == "operator.changed")
+                            & (FlagAudit.after["username"].astext == row.username)
+                            & (FlagAudit.after["password_changed"].astext == "true"))
         revoked = session.scalar(select(FlagAudit.id).where(
-            FlagAudit.at >= opened, FlagAudit.action == LOGOUT, FlagAudit.actor == row.username).limit(1))
+            FlagAudit.at >= opened, or_(logged_out, password_changed)).limit(1))
         return None if revoked is not None else _info(row)
 
 

@@ -112,3 +112,19 @@ def test_logout_ends_other_sessions_of_the_operator(as_role):
 def test_favicon_is_served(console):
     response = console.get("/favicon.ico")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+
+
+def test_password_change_ends_the_operators_sessions(as_role, console_app):
+    import uuid
+
+    from control_plane import operators as service
+    from tests.control_plane.conftest import Console
+
+    name = f"pw-{uuid.uuid4().hex[:8]}"
+    info = service.create_operator(name, "viewer", PASSWORD)
+    client = Console(console_app)
+    assert client.login(name).status_code == 302
+    assert client.get("/audit").status_code == 200
+    service.update_operator(info.id, {"password": PASSWORD + "-new"}, actor="tests")
+    assert client.get("/audit").status_code == 302
+    assert Console(console_app).login(name, PASSWORD + "-new").status_code == 302
