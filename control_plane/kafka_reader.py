@@ -79,6 +79,7 @@ class Message:
     value: str
     headers: list[tuple[str, str]] = field(default_factory=list)
     parsed: Any = None
+    raw_size: int | None = None  # bytes of the value as stored (set on masked copies)
 
     @property
     def timestamp(self) -> str:
@@ -113,12 +114,13 @@ class Message:
             parsed, value = None, mask(self.value)
         return Message(self.topic, self.partition, self.offset, self.timestamp_ms,
                        mask(self.key) if self.key is not None else None, value,
-                       [(k, "***" if PERSONAL_KEY_RE.search(k) else mask(v)) for k, v in self.headers], parsed)
+                       [(k, "***" if PERSONAL_KEY_RE.search(k) else mask(v)) for k, v in self.headers], parsed,
+                       self.size)
 
     @property
     def size(self) -> int:
-        """Bytes of the value as read (UTF-8)."""
-        return len(self.value.encode())
+        """Bytes of the value as stored in Kafka (UTF-8), also on a masked copy."""
+        return self.raw_size if self.raw_size is not None else len(self.value.encode())
 
 
 @dataclass

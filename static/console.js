@@ -53,6 +53,8 @@
       Array.from(list.children).slice(limit).forEach(function (li) {
         if (!li.querySelector("details[open]")) { li.remove(); }
       });
+      const line = document.getElementById("selection-line");
+      if (line) { line.textContent = line.textContent.replace(/\d+ shown/, list.children.length + " shown"); }
       status.textContent = "live — " + fresh.length + " new at " + new Date().toLocaleTimeString();
     } catch (err) {
       status.textContent = "live tail failed: " + err.message + " (retrying)";

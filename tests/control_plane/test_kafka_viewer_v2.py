@@ -108,3 +108,9 @@ def test_event_links_to_its_catalogue_record(as_role, kafka_brokers):
         assert as_role("editor").get(f"/admin/movies/details/?id={movie['id']}").status_code == 200
     finally:
         admin.delete_topics([topic])[topic].result(10)
+
+
+def test_masked_copy_reports_the_stored_size():
+    value = json.dumps({"email": "someone@example.com"})
+    message = Message("t", 0, 0, 0, None, value, [], json.loads(value))
+    assert message.masked().size == message.size == len(value.encode())
