@@ -37,6 +37,7 @@ __all__ = [
     "PATH",
     "ROOT",
     "Result",
+    "Series",
     "Target",
     "alternate",
     "bench_database",
