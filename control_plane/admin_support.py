@@ -14,7 +14,7 @@ from flask import url_for
 from markupsafe import Markup
 from wtforms.fields import DateTimeLocalField
 
-from control_plane.kafka_reader import mask_fields
+from control_plane.masking import mask_fields
 from control_plane.roles import can
 
 #: Record kind → (admin endpoint, permission needed to open it).

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import queue
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,20 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from control_plane.clients import KAFKA_TIMEOUT, kafka_admin, kafka_consumer_config, kafka_producer
+from control_plane.masking import PERSONAL_KEY_RE, mask, mask_fields
 
 READ_DEADLINE = 3.0  # seconds one read may take in total
 MAX_LIMIT = 500
-VIEWER_GROUP = "cinemaabyss-console-viewer"
-# Deliberately broad (any non-space local part, any domain incl. ``[10.0.0.1]`` literals and
-# non-ASCII names): masking too much is harmless, missing an address is a leak.
-EMAIL_RE = re.compile(r"""([^\s@"'<>(),;:\\\[\]{}]+)@(\[[^\]\s]*\]|[^\s@"'<>(),;:\\\[\]{}]+)""")
-#: JSON keys whose values are personal data whatever they look like.
-PERSONAL_KEY_RE = re.compile(r"e[-_]?mail", re.IGNORECASE)
-
-
 class KafkaUnavailable(Exception):
     """The broker did not answer in time (the page shows a banner instead)."""
 
@@ -130,30 +122,6 @@ class ReadResult:
     messages: list[Message]
     scanned: int
     complete: bool = True  # False when the deadline cut the read short
-
-
-def mask(text: str) -> str:
-    """``alice@example.com`` → ``a***@example.com`` wherever an address appears in ``text``."""
-    return EMAIL_RE.sub(lambda m: f"{_hide(m.group(1))}@{m.group(2)}", text)
-
-
-def _hide(local: str) -> str:
-    """An address's local part reduced to its first character (nothing of a one-character one)."""
-    return f"{local[0]}***" if len(local) > 1 else "***"
-
-
-def mask_fields(value: Any, personal: bool = False) -> Any:
-    """A copy of parsed JSON with every value under an e-mail-like key masked, other strings by pattern."""
-    if isinstance(value, dict):
-        return {k: mask_fields(v, personal or bool(PERSONAL_KEY_RE.search(str(k)))) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_fields(v, personal) for v in value]
-    if isinstance(value, str):
-        if personal:
-            local, at, domain = value.partition("@")
-            return f"{_hide(local)}@{domain}" if at and local and not domain.startswith("[") else "***"
-        return mask(value)
-    return value
 
 
 def _decode(raw: bytes | None) -> str | None:
@@ -375,87 +343,3 @@ def produce(topic: str, key: str | None, value: str, headers: list[tuple[str, st
     if delivered["err"] is not None:
         raise KafkaUnavailable(str(delivered["err"]))
     return delivered["msg"].partition(), delivered["msg"].offset()
-
-
-@dataclass
-class GroupLag:
-    """A consumer group's committed offset and lag on one partition."""
-
-    group: str
-    topic: str
-    partition: int
-    committed: int
-    high: int
-
-    @property
-    def lag(self) -> int:
-        """Messages not yet consumed by the group."""
-        return max(0, self.high - self.committed) if self.committed >= 0 else self.high
-
-
-def consumer_groups(topic: str | None = None, max_groups: int = 50) -> list[GroupLag]:
-    """Committed offsets and lag per partition of every consumer group (optionally of one topic)."""
-    admin = kafka_admin()
-    try:
-        listing = admin.list_consumer_groups(request_timeout=KAFKA_TIMEOUT).result(timeout=KAFKA_TIMEOUT + 1)
-        group_ids = sorted(g.group_id for g in listing.valid if g.group_id != VIEWER_GROUP)[:max_groups]
-        committed: list[tuple[str, Any]] = []
-        for group in group_ids:
-            futures = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)],
-                                                        request_timeout=KAFKA_TIMEOUT)
-            result = futures[group].result(timeout=KAFKA_TIMEOUT + 1)
-            committed.extend((group, tp) for tp in result.topic_partitions
-                             if topic is None or tp.topic == topic)
-    except KafkaException as exc:
-        raise KafkaUnavailable(str(exc)) from None
-    marks: dict[tuple[str, int], int] = {}
-    with _pool.borrow() as consumer:
-        for _group, tp in committed:
-            if (tp.topic, tp.partition) not in marks:
-                marks[(tp.topic, tp.partition)] = _watermarks(consumer, tp.topic, [tp.partition])[tp.partition][1]
-    return [GroupLag(g, tp.topic, tp.partition, tp.offset, marks[(tp.topic, tp.partition)]) for g, tp in committed]
-
-
-@dataclass
-class GroupSummary:
-    """One consumer group: state, members and its lag on every partition it committed to."""
-
-    group: str
-    state: str
-    members: list[str]
-    partitions: list[GroupLag]
-    #: Change of the total lag since the oldest sample in the trend window (None: no sample yet).
-    trend: int | None = None
-
-    @property
-    def total_lag(self) -> int:
-        """Messages not yet consumed, over every partition."""
-        return sum(p.lag for p in self.partitions)
-
-    @property
-    def topics(self) -> list[str]:
-        """Topics the group committed offsets on."""
-        return sorted({p.topic for p in self.partitions})
-
-
-def group_summaries(topic: str | None = None) -> list[GroupSummary]:
-    """:func:`consumer_groups` grouped per group, with the broker's state and members of each."""
-    lags = consumer_groups(topic)
-    by_group: dict[str, list[GroupLag]] = {}
-    for lag in lags:
-        by_group.setdefault(lag.group, []).append(lag)
-    if not by_group:
-        return []
-    try:
-        futures = kafka_admin().describe_consumer_groups(sorted(by_group), request_timeout=KAFKA_TIMEOUT)
-        described = {g: f.result(timeout=KAFKA_TIMEOUT + 1) for g, f in futures.items()}
-    except KafkaException as exc:
-        raise KafkaUnavailable(str(exc)) from None
-    out = []
-    for group, partitions in sorted(by_group.items()):
-        info = described.get(group)
-        state = getattr(getattr(info, "state", None), "name", "UNKNOWN")
-        members = [f"{m.client_id} ({m.host})" for m in (info.members if info else [])]
-        partitions.sort(key=lambda p: (p.topic, p.partition))
-        out.append(GroupSummary(group, state.lower(), members, partitions))
-    return out

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from control_plane import audit_log, kafka_reader, kafka_selection, lag_trend
+from control_plane import audit_log, kafka_groups, kafka_reader, kafka_selection, lag_trend
 from control_plane.kafka_reader import KafkaUnavailable, Message, ReadResult, TopicNotFound
 from control_plane.kafka_selection import BadQuery, Selection
 from control_plane.roles import can, requires
@@ -52,8 +52,8 @@ def _visible(result: ReadResult) -> ReadResult:
     return ReadResult([m.masked() for m in result.messages], result.scanned, result.complete)
 
 
-def _groups(topic: str | None = None) -> list[kafka_reader.GroupSummary]:
-    return lag_trend.annotate(kafka_reader.group_summaries(topic))
+def _groups(topic: str | None = None) -> list[kafka_groups.GroupSummary]:
+    return lag_trend.annotate(kafka_groups.group_summaries(current_app.config["SETTINGS"], topic))
 
 
 def _back(topic: str) -> str:

@@ -12,7 +12,7 @@ import time
 from redis import RedisError
 
 from control_plane.clients import redis_client
-from control_plane.kafka_reader import GroupSummary
+from control_plane.kafka_groups import GroupSummary
 
 WINDOW = 300.0  # seconds the trend looks back
 SAMPLES = 30

@@ -10,7 +10,8 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from control_plane.kafka_reader import Message, mask
+from control_plane.kafka_reader import Message
+from control_plane.masking import mask
 from tests.support.processes import wait_until
 
 
