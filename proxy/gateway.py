@@ -167,7 +167,10 @@ class Gateway:
             try:
                 body = await intake.read_body(request.body, request.headers, self.body_limits)
             except intake.IntakeError as exc:
-                return await self._error(out, exc.status, exc.message, request_id, "proxy")
+                await self._error(out, exc.status, exc.message, request_id, "proxy")
+                if exc.status == 413:
+                    await intake.linger(request.body)
+                return
             _set_body(request, body)
         user_id = str(claims.user_id) if claims is not None else None
         await self._route(request, target.PublicLocations(out, self.internal), route_of(path), user_id, request_id)

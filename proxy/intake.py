@@ -17,6 +17,7 @@ Header read time is bounded by the server (granian's ``http1_settings.header_rea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -96,6 +97,27 @@ async def read_body(body: AsyncIterator[bytes], headers: Headers, limits: BodyLi
     if declared is not None and received != declared:  # the server ended the body early: the client left
         raise IntakeError(400, "client disconnected while sending the body")
     return b"".join(parts)
+
+
+#: How long, and how much, of a refused body is still read and dropped after the answer.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 16 * 1024 * 1024
+
+
+async def linger(body: AsyncIterator[bytes]) -> None:
+    """Read and drop what is left of a refused body, bounded in time and size.
+
+    A server that closes while the client is still sending makes the client's TCP stack
+    discard the answer (connection reset); reading on for a moment (nginx's lingering close)
+    lets the client see its 413.
+    """
+    received = 0
+    with contextlib.suppress(TimeoutError, ConnectionError):
+        async with asyncio.timeout(LINGER_SECONDS):
+            async for chunk in body:
+                received += len(chunk)
+                if received > LINGER_BYTES:
+                    return
 
 
 class ClientSlots:

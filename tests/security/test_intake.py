@@ -93,3 +93,33 @@ def test_slots_cap_each_address_independently():
     assert slots.active == {}
     unlimited = ClientSlots(0)
     assert all(unlimited.acquire("a") for _ in range(1000))
+
+
+def test_linger_reads_on_but_is_bounded(monkeypatch):
+    from proxy import intake
+
+    monkeypatch.setattr(intake, "LINGER_SECONDS", 0.2)
+    monkeypatch.setattr(intake, "LINGER_BYTES", 10_000)
+    pulled = []
+
+    async def endless():
+        while True:
+            pulled.append(1000)
+            yield b"x" * 1000
+
+    async def stalled():
+        yield b"x"
+        await asyncio.Event().wait()  # a client that stopped sending
+        yield b""  # pragma: no cover
+
+    asyncio.run(intake.linger(endless()))
+    assert sum(pulled) == 11_000  # stopped right after the byte bound
+    started = asyncio.run(_timed(intake.linger(stalled())))
+    assert 0.15 < started < 1.0  # stopped by the time bound
+
+
+async def _timed(coro) -> float:
+    loop = asyncio.get_running_loop()
+    begin = loop.time()
+    await coro
+    return loop.time() - begin

@@ -132,7 +132,9 @@ def test_headers_must_arrive_in_time(gateway_factory):
         assert time.monotonic() - started < 5  # closed by the server, not by our 10 s timeout
 
 
-def test_large_bodies_get_413_declared_or_chunked(gateway, backends, token_for):
+@pytest.mark.parametrize("interface", ["rsgi", "asgi"])
+def test_large_bodies_get_413_declared_or_chunked(gateway_factory, backends, token_for, interface):
+    gateway = gateway_factory(PROXY_INTERFACE=interface)
     editor = {"Authorization": f"Bearer {token_for('editor')}"}
     two_mb = 2 * 1024 * 1024
 
