@@ -131,6 +131,8 @@ def record(pid: int, url: str, duration: int, out: Path, fmt: str, headers: dict
                     "--subprocesses", "--rate", "100", "--duration", str(duration), "--format", fmt,
                     "--output", str(out), "--pid", str(pid)], check=True, capture_output=True)
     load.join()
+    # The recording names the checkout's absolute paths; keep the committed profile machine-neutral.
+    out.write_text(out.read_text().replace(f"{ROOT}/", ""))
 
 
 def main(argv: list[str] | None = None) -> None:
