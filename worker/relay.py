@@ -41,19 +41,23 @@ BACKOFF_CAP_S = 30.0
 FLUSH_TIMEOUT_S = 15.0
 
 # ``head``: no earlier row of the key is pending. Rows behind an earlier row that waits for
-# its retry are not even claimed, so a stuck key never fills the batch.
+# its retry are not even claimed, so a stuck key never fills the batch. The sort carries only
+# narrow columns (the payload is joined after the LIMIT): a third of the time at 20k pending.
 _CLAIM = text(
     """
+    WITH picked AS (
+        SELECT o.id FROM outbox o
+        WHERE o.published_at IS NULL AND o.available_at <= now()
+          AND NOT EXISTS (SELECT 1 FROM outbox w WHERE w.published_at IS NULL AND w.topic = o.topic
+                          AND w.key = o.key AND w.seq < o.seq AND w.available_at > now())
+        ORDER BY o.created_at, o.seq
+        LIMIT :limit
+        FOR UPDATE OF o SKIP LOCKED
+    )
     SELECT o.id, o.topic, o.key, o.seq, o.payload::text AS payload,
            NOT EXISTS (SELECT 1 FROM outbox e WHERE e.published_at IS NULL AND e.topic = o.topic
                        AND e.key = o.key AND e.seq < o.seq) AS head
-    FROM outbox o
-    WHERE o.published_at IS NULL AND o.available_at <= now()
-      AND NOT EXISTS (SELECT 1 FROM outbox w WHERE w.published_at IS NULL AND w.topic = o.topic
-                      AND w.key = o.key AND w.seq < o.seq AND w.available_at > now())
-    ORDER BY o.created_at, o.seq
-    LIMIT :limit
-    FOR UPDATE OF o SKIP LOCKED
+    FROM picked JOIN outbox o USING (id)
     """
 )
 _MARK_PUBLISHED = text("UPDATE outbox SET published_at = now() WHERE id = ANY(:ids)")
