@@ -50,7 +50,7 @@ class Stack:
     def _timed(self, name: str, action: Callable[[], None]) -> None:
         started = time.monotonic()
         action()
-        self.say(f"  {name:<11} ready ({time.monotonic() - started:.1f}s)")
+        self.say(f"  {name:<{NAME_WIDTH - 1}} ready ({time.monotonic() - started:.1f}s)")
 
     def _database_password(self) -> str:
         """The app role's password: the configured one (``.env`` or ``stack.env``), else a new one.
@@ -113,7 +113,7 @@ class Stack:
             started = time.monotonic()
             was_started = self.apps.start(process)
             state = f"started ({time.monotonic() - started:.1f}s)" if was_started else "already running"
-            self.say(f"  {process.name:<11} {state}")
+            self.say(f"  {process.name:<{NAME_WIDTH - 1}} {state}")
         self.say(self.format_table())
 
     def down(self) -> list[str]:
@@ -152,9 +152,14 @@ class Stack:
 
     def format_table(self) -> str:
         """The status rows as an aligned text table."""
-        lines = [f"{'service':<12} {'state':<10} address", f"{'-' * 12} {'-' * 10} {'-' * 30}"]
-        lines += [f"{name:<12} {state:<10} {address}" for name, state, address in self.status()]
+        w = NAME_WIDTH
+        lines = [f"{'service':<{w}} {'state':<10} address", f"{'-' * w} {'-' * 10} {'-' * 30}"]
+        lines += [f"{name:<{w}} {state:<10} {address}" for name, state, address in self.status()]
         return "\n".join(lines)
+
+#: the name column of the tables printed by up/status: wide enough for every process name
+NAME_WIDTH = max(len(p.name) for p in PROCESSES) + 1
+
 
 
 def _state(alive: bool, healthy: Callable[[], bool]) -> str:
