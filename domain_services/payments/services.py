@@ -113,7 +113,7 @@ def create_payment(data: Any, *, actor: Identity = SYSTEM) -> dict[str, Any]:
     # a user pays for themself by default; the payment side must say for whom
     own_default = None if actor.is_privileged else actor.user_id
     user_id = v.integer(data, "user_id", required=own_default is None, minimum=1) or own_default
-    require_owner(actor, user_id, f"user {user_id}")
+    require_owner(actor, user_id, f"a payment for user {user_id}")
     amount = v.number(data, "amount", minimum=0.01, maximum=MAX_AMOUNT)
     status = v.choice(data, "status", PAYMENT_STATUSES, required=False) or "pending"
     if status != "pending":

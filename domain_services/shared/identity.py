@@ -72,7 +72,7 @@ def require_owner(identity: Identity, owner_id: int | None, what: str) -> None:
         return
     if identity.is_anonymous:
         raise Unauthorized("authentication required")
-    raise Forbidden(f"{what} belongs to another user")
+    raise Forbidden(f"{what}: only its owner or an admin may do this")
 
 
 def require_role(identity: Identity, roles: frozenset[str], action: str) -> None:
