@@ -1,17 +1,28 @@
-"""Forwarding: one shared aiohttp session per worker, header hygiene, timeouts.
+"""Forwarding: one shared pyreqwest client per worker, header hygiene, timeouts.
 
 Three small steps (as in asgiproxy): build upstream headers, send the request and get the
 upstream response, convert its headers for the client. Bodies stream in both directions;
 only responses with a small declared ``Content-Length`` are read in one piece (one write
 to the client instead of several).
+
+The client is pyreqwest (Rust reqwest/hyper behind an asyncio API): the connection pool,
+request writing and response parsing run outside the interpreter, which costs less CPU per
+request than aiohttp (docs/data-plane.md). reqwest re-parses the URL (WHATWG rules: dot
+segments resolved, some characters percent-encoded), so only the canonical path of
+:mod:`proxy.target` — which has no dot segments and is already encoded — may be sent.
+The shadow mirror keeps an aiohttp session (:func:`make_session`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
+from datetime import timedelta
 
 import aiohttp
-from yarl import URL
+from pyreqwest.client import Client, ClientBuilder
+from pyreqwest.exceptions import RequestError, RequestTimeoutError
+from pyreqwest.request import StreamRequest
+from pyreqwest.response import Response
 
 from proxy.retry import Failure
 from proxy.types import Headers, Inbound
@@ -39,6 +50,14 @@ class UpstreamError(Exception):
         self.status = status
         self.message = message
         self.failure = failure
+
+
+class UnsendableHeader(Exception):
+    """A client header the upstream client refuses to write (an invalid name, a control character).
+
+    The request is refused with 400 before any upstream is tried; it says nothing about the
+    upstream's health.
+    """
 
 
 class ReplayableBody:
@@ -106,8 +125,20 @@ class ReplayableBody:
         self._done = True
 
 
+def make_client(connect_timeout: float, read_timeout: float) -> Client:
+    """The worker's shared forwarding client: big keep-alive pool, no redirects, no decoding.
+
+    Build it inside the worker's running event loop. ``read_timeout`` bounds each read (as
+    aiohttp's ``sock_read``), not the whole exchange, so long streamed bodies are fine.
+    """
+    return (ClientBuilder().max_connections(2048).pool_max_idle_per_host(1024)
+            .connect_timeout(timedelta(seconds=connect_timeout)).read_timeout(timedelta(seconds=read_timeout))
+            .gzip(False).brotli(False).deflate(False).zstd(False).follow_redirects(False)
+            .http1_only().tcp_nodelay(True).build())
+
+
 def make_session(connect_timeout: float, read_timeout: float) -> aiohttp.ClientSession:
-    """The worker's shared client session: big keep-alive pool, cached DNS, no auto headers."""
+    """An aiohttp session for the shadow mirror: big keep-alive pool, cached DNS, no auto headers."""
     connector = aiohttp.TCPConnector(limit=2048, limit_per_host=1024, ttl_dns_cache=300,
                                      keepalive_timeout=60, enable_cleanup_closed=True)
     timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_connect=connect_timeout,
@@ -156,27 +187,77 @@ def upstream_headers(request: Inbound, request_id: str, user_id: str | None) -> 
 
 
 #: Dropped from responses: hop-by-hop headers plus the two the proxy sets itself.
-_DROP_RESPONSE = frozenset(name.encode() for name in HOP_BY_HOP) | {b"x-upstream", b"x-request-id"}
+_DROP_RESPONSE = HOP_BY_HOP | {"x-upstream", "x-request-id"}
 
 
-def client_headers(raw: tuple[tuple[bytes, bytes], ...]) -> Headers:
-    """Upstream response headers minus hop-by-hop ones and ``X-Upstream``/``X-Request-Id`` (set by
-    the proxy), as ``(lower name, value)`` strings."""
-    extra: frozenset[bytes] = frozenset()
-    for name, value in raw:
-        if name.lower() == b"connection":
-            extra = frozenset(t.strip().lower() for t in value.split(b",") if t.strip())
+def client_headers(items: Iterable[tuple[str, str]]) -> Headers:
+    """Upstream response headers minus hop-by-hop ones (also those ``Connection`` names) and
+    ``X-Upstream``/``X-Request-Id`` (set by the proxy), as ``(lower name, value)`` strings.
+
+    reqwest hands names lower-cased already (``http`` crate), so filtering needs no decoding.
+    """
     out: Headers = []
-    for name, value in raw:
-        lower = name.lower()
-        if lower in _DROP_RESPONSE or lower.startswith(b"proxy-") or lower in extra:
+    connection = None
+    for name, value in items:
+        if name in _DROP_RESPONSE or name.startswith("proxy-"):
+            if name == "connection":
+                connection = value
             continue
-        out.append((lower.decode("latin-1"), value.decode("latin-1")))
+        out.append((name, value))
+    if connection is not None:
+        listed = {t.strip().lower() for t in connection.split(",")} - {"keep-alive", "close", ""}
+        if listed:
+            out = [(name, value) for name, value in out if name not in listed]
     return out
 
 
-async def send(session: aiohttp.ClientSession, method: str, url: str, headers: list[tuple[str, str]],
-               body: AsyncIterator[bytes] | bytes | None) -> aiohttp.ClientResponse:
+class Upstream:
+    """One upstream exchange: the response head, its body reader, and the connection to release."""
+
+    __slots__ = ("_request", "response", "status")
+
+    def __init__(self, request: StreamRequest, response: Response) -> None:
+        self._request = request
+        self.response = response
+        self.status = response.status
+
+    def headers(self) -> Headers:
+        """The response headers for the client (:func:`client_headers`).
+
+        A value that is not visible ASCII cannot be read as ``str`` from pyreqwest: the answer
+        is unusable (502; a read may be replayed, the client has seen nothing yet).
+        """
+        try:
+            return client_headers(self.response.headers.items())
+        except ValueError:
+            raise UpstreamError(502, "upstream sent a header value that is not ASCII") from None
+
+    async def release(self) -> None:
+        """Give the connection back (or drop it when the body was not read to the end)."""
+        await self._request.__aexit__(None, None, None)
+
+
+#: The cause hyper's client reports when establishing the connection failed (refused,
+#: unreachable, DNS, TLS, connect timeout) — and only then. pyreqwest's exception classes do not
+#: say this: it raises ``ConnectTimeoutError`` for a read timeout after the request was written
+#: and ``ConnectError`` for a connection closed after it (pinned version; tests/proxy checks both).
+_CONNECT_CAUSE = "client error (Connect)"
+
+
+def never_connected(exc: RequestError) -> bool:
+    """Whether ``exc`` happened before any connection to the upstream existed."""
+    details = getattr(exc, "details", None) or {}
+    return any(cause.get("message") == _CONNECT_CAUSE for cause in details.get("causes", ()))
+
+
+def _upstream_error(exc: RequestError, during: str, failure: Failure) -> UpstreamError:
+    if isinstance(exc, RequestTimeoutError):
+        return UpstreamError(504, "upstream timed out", failure)
+    return UpstreamError(502, f"upstream {during}: {type(exc).__name__}", failure)
+
+
+async def send(client: Client, method: str, url: str, headers: list[tuple[str, str]],
+               body: AsyncIterator[bytes] | bytes | None) -> Upstream:
     """Send the request upstream; connection problems become :class:`UpstreamError` (502/504).
 
     A failure to connect (refused, unreachable, DNS, TLS handshake, connect timeout) is
@@ -184,39 +265,49 @@ async def send(session: aiohttp.ClientSession, method: str, url: str, headers: l
     Anything after the connection existed is :attr:`Failure.MAY_HAVE_REACHED`.
     """
     try:
-        # encoded=True: forward path and query byte for byte (no requoting by yarl).
-        return await session.request(method, URL(url, encoded=True), headers=headers, data=body, allow_redirects=False,
-                                     compress=None, chunked=None)
-    except aiohttp.ConnectionTimeoutError:
-        raise UpstreamError(504, "upstream connect timed out", Failure.NOT_SENT) from None
-    except aiohttp.ClientConnectorError as exc:
+        builder = client.request(method, url).headers(headers)
+    except ValueError as exc:  # the http crate's name/value checks; non-ASCII values go out as UTF-8
+        raise UnsendableHeader(str(exc)) from None
+    if isinstance(body, bytes):
+        builder = builder.body_bytes(body)
+    elif body is not None:
+        builder = builder.body_stream(body)
+    request = builder.build_streamed()
+    try:
+        response = await request.__aenter__()
+    except RequestError as exc:
+        if not never_connected(exc):
+            raise _upstream_error(exc, "unavailable", Failure.MAY_HAVE_REACHED) from None
+        if isinstance(exc, RequestTimeoutError):
+            raise UpstreamError(504, "upstream connect timed out", Failure.NOT_SENT) from None
         raise UpstreamError(502, f"upstream unavailable: {type(exc).__name__}", Failure.NOT_SENT) from None
-    except TimeoutError:
-        raise UpstreamError(504, "upstream timed out") from None
-    except aiohttp.ClientError as exc:
-        raise UpstreamError(502, f"upstream unavailable: {type(exc).__name__}") from None
+    return Upstream(request, response)
 
 
-async def read_small(response: aiohttp.ClientResponse) -> bytes | None:
+async def read_small(upstream: Upstream, method: str) -> bytes | None:
     """The whole body when it is declared small (or empty), else ``None`` (stream it)."""
-    length = response.content_length
-    if response.method == "HEAD" or response.status in (204, 304):
+    if method == "HEAD" or upstream.status in (204, 304):
         return b""
-    if length is not None and length <= SMALL_BODY:
+    length = upstream.response.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) <= SMALL_BODY:
         try:
-            return await response.read()
-        except TimeoutError:
-            raise UpstreamError(504, "upstream timed out", Failure.BODY_BROKEN) from None
-        except aiohttp.ClientError as exc:
-            raise UpstreamError(502, f"upstream failed: {type(exc).__name__}", Failure.BODY_BROKEN) from None
+            return bytes(await upstream.response.body_reader.bytes())
+        except RequestError as exc:
+            raise _upstream_error(exc, "failed", Failure.BODY_BROKEN) from None
     return None
 
 
-async def first_chunk(response: aiohttp.ClientResponse) -> bytes:
+async def first_chunk(upstream: Upstream) -> bytes:
     """The first piece of a streamed body (``b""`` when empty); a break is :attr:`Failure.BODY_BROKEN`."""
     try:
-        return await response.content.readany()
-    except TimeoutError:
-        raise UpstreamError(504, "upstream timed out", Failure.BODY_BROKEN) from None
-    except aiohttp.ClientError as exc:
-        raise UpstreamError(502, f"upstream failed: {type(exc).__name__}", Failure.BODY_BROKEN) from None
+        chunk = await upstream.response.body_reader.read_chunk()
+    except RequestError as exc:
+        raise _upstream_error(exc, "failed", Failure.BODY_BROKEN) from None
+    return b"" if chunk is None else bytes(chunk)
+
+
+async def rest(upstream: Upstream) -> AsyncIterator[bytes]:
+    """The remaining chunks of a streamed body; a break raises ``RequestError`` (logged by the caller)."""
+    reader = upstream.response.body_reader
+    while (chunk := await reader.read_chunk()) is not None:
+        yield bytes(chunk)

@@ -8,6 +8,7 @@ their server's request into an :class:`~proxy.types.Inbound` and implement
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import logging
 import os
@@ -16,6 +17,8 @@ import time
 from collections.abc import AsyncIterator
 
 import aiohttp
+from pyreqwest.client import Client
+from pyreqwest.exceptions import RequestError
 
 from domain_services.shared import rollout_gates
 from domain_services.shared.settings import Settings
@@ -60,11 +63,18 @@ async def _once(body: bytes) -> AsyncIterator[bytes]:
     yield body
 
 
+#: Per-worker random prefix + counter: unique request ids without a syscall per request
+#: (ids correlate logs; they must be unique, not secret). Drawn again in :meth:`Gateway.startup`
+#: because the server forks its workers after importing this module.
+_ID_PREFIX = os.urandom(8).hex()
+_id_counter = itertools.count()
+
+
 def _request_id(value: str | None) -> str:
-    """The client's ``X-Request-Id`` when sane, else a fresh random one."""
+    """The client's ``X-Request-Id`` when sane, else a fresh unique one."""
     if value and len(value) <= 128 and value.isprintable():
         return value
-    return os.urandom(16).hex()
+    return f"{_ID_PREFIX}{next(_id_counter):016x}"
 
 
 class Gateway:
@@ -82,6 +92,7 @@ class Gateway:
         self.internal = tuple(url.lower() for url in (self.upstreams.monolith, *self.upstreams.services.values()))
         self.recorder = metrics.Recorder()
         self.rollbacks = AutoRollback(self.cache)
+        self.client: Client | None = None
         self.session: aiohttp.ClientSession | None = None
         self.shadower: Shadower | None = None
         self.flusher: metrics.TrafficFlusher | None = None
@@ -89,8 +100,11 @@ class Gateway:
 
     async def startup(self) -> None:
         """Open the client pool, load flags, start background tasks."""
-        self.session = forward.make_session(self.settings.proxy_connect_timeout_ms / 1000,
-                                            self.settings.proxy_read_timeout_ms / 1000)
+        global _ID_PREFIX  # one prefix per forked worker
+        _ID_PREFIX = os.urandom(8).hex()
+        connect, read = self.settings.proxy_connect_timeout_ms / 1000, self.settings.proxy_read_timeout_ms / 1000
+        self.client = forward.make_client(connect, read)
+        self.session = forward.make_session(connect, read)
         self.shadower = Shadower(self.session, self.recorder)
         self.idempotency = idempotency.IdempotencyStore(self.settings.redis_url,
                                                         self.settings.proxy_read_timeout_ms / 1000 + 30)
@@ -117,6 +131,8 @@ class Gateway:
             await self.idempotency.close()
         if self.session is not None:
             await self.session.close()
+        if self.client is not None:
+            await self.client.close()
 
     async def handle(self, request: Inbound, out: Responder) -> None:
         """Answer one request: canonical target, per-address cap, identity and policy, body, route.
@@ -256,16 +272,19 @@ class Gateway:
             target = route if backend == "service" else "monolith"
             started = time.perf_counter()
             try:
-                response = await forward.send(self.session, method, base + suffix, headers,
+                response = await forward.send(self.client, method, base + suffix, headers,
                                               body.payload() if body is not None else None)
                 if response.status >= 500 and backend == "service" and \
                         retry.may_replay(method, retry.Failure.ANSWERED_5XX, fallback=fallback,
                                          body_replayable=body is None or body.replayable):
-                    response.release()
+                    await response.release()
                     raise forward.UpstreamError(502, f"service answered {response.status}",
                                                 retry.Failure.ANSWERED_5XX)
                 return await self._respond(request, out, response, route, backend, target, flag, request_id,
                                            started, suffix, headers)
+            except forward.UnsendableHeader as exc:
+                return await self._error(out, 400, f"a request header cannot be forwarded: {exc}", request_id,
+                                         "proxy")
             except forward.UpstreamError as exc:
                 self._failed(route, backend, flag)
                 if backend == "service" and retry.may_replay(method, exc.failure, fallback=fallback,
@@ -284,7 +303,7 @@ class Gateway:
         self.recorder.traffic(route, backend, False, now)
         self.rollbacks.record(route, backend, True, now, flag)
 
-    async def _respond(self, request: Inbound, out: Responder, response: aiohttp.ClientResponse, route: str,
+    async def _respond(self, request: Inbound, out: Responder, response: forward.Upstream, route: str,
                        backend: str, target: str, flag: Flag | None, request_id: str, started: float,
                        suffix: str, headers: list[tuple[str, str]]) -> idempotency.Stored | None:
         """Relay the upstream's answer; small bodies in one write, large ones streamed.
@@ -295,10 +314,10 @@ class Gateway:
         The attempt is booked only when its outcome is known.
         """
         status = response.status
-        out_headers = forward.client_headers(response.raw_headers)
-        out_headers.append(("x-upstream", target))
         try:
-            body = await forward.read_small(response)
+            out_headers = response.headers()
+            out_headers.append(("x-upstream", target))
+            body = await forward.read_small(response, request.method)
             first = b"" if body is not None else await forward.first_chunk(response)
             seconds = time.perf_counter() - started
             self._booked(route, backend, status, seconds, flag)
@@ -312,15 +331,15 @@ class Gateway:
             if first:
                 await out.chunk(first)
             try:
-                async for chunk in response.content.iter_any():
+                async for chunk in forward.rest(response):
                     await out.chunk(chunk)
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except RequestError as exc:
                 log.warning("%s response from %s broke mid-body: %s", route, target, type(exc).__name__)
                 raise
             await out.finish()
             return None
         finally:
-            response.release()
+            await response.release()
 
     def _booked(self, route: str, backend: str, status: int, seconds: float, flag: Flag | None) -> None:
         """Book an answered attempt: metrics, chart, rollback detectors, rollout gate counters."""

@@ -4,14 +4,16 @@
   Python API) instead of aiohttp. Same routing, metrics, error windows, fallback and streaming
   as :class:`proxy.gateway.Gateway`; only the client differs. It copies ``_route``/``_respond``
   of the gateway as measured (commit 810aa17, before this round's retry and idempotency
-  work): a measurement, not a second implementation to maintain.
+  work): a measurement, not a second implementation to maintain. The gateway itself now
+  forwards through pyreqwest (``proxy/forward.py``); this variant stays as the record of the
+  measurement.
 * ``bench.lab.variants:reqwest_mt`` — the same with reqwest on a multi-threaded Tokio runtime.
 * ``bench.lab.variants:per_request_metrics`` — Prometheus written on every request (the
   recorder before per-tick batching), to measure what batching saves.
 * ``static_floor``, ``aiohttp_floor``, ``reqwest_floor`` — no gateway at all (:class:`Floor`):
   what granian + one Python call, and a bare forward with each client, cost.
 
-Needs ``pyreqwest`` (``pip install pyreqwest``; not a project dependency).
+``pyreqwest`` is a project dependency (the gateway's forwarding client).
 """
 
 from __future__ import annotations
@@ -56,19 +58,15 @@ class ReqwestGateway(Gateway):
     multithreaded = False
 
     async def startup(self) -> None:
-        """Build the reqwest client next to the usual start-up (the aiohttp session stays for shadowing)."""
+        """Replace the gateway's reqwest client by one with this variant's runtime choice."""
         await super().startup()
+        await self.client.close()
         s = self.settings
         self.client = (ClientBuilder().runtime_multithreaded(self.multithreaded)
                        .max_connections(2048).pool_max_idle_per_host(1024)
                        .connect_timeout(timedelta(milliseconds=s.proxy_connect_timeout_ms))
                        .read_timeout(timedelta(milliseconds=s.proxy_read_timeout_ms))
                        .gzip(False).follow_redirects(False).http1_only().tcp_nodelay(True).build())
-
-    async def shutdown(self) -> None:
-        """Close the reqwest client, then the rest."""
-        await self.client.close()
-        await super().shutdown()
 
     async def _send(self, method: str, url: str, headers: Headers, body: Any) -> Any:
         builder = self.client.request(method, url).headers(headers)

@@ -194,6 +194,21 @@ def test_a_write_that_reached_the_service_is_not_replayed(proxy_factory, db_url,
     assert read.status_code == 200 and read.headers["x-upstream"] == "monolith"
 
 
+def test_a_write_whose_answer_timed_out_is_not_replayed(proxy_factory, db_url, movies_service, editor_token):
+    # A read timeout comes after the request was written: it may have reached the service, even
+    # though the client library calls it a connect timeout; only a read goes to the monolith.
+    proxy = proxy_factory(PROXY_READ_TIMEOUT_MS="300")
+    _service_mode(proxy, db_url)
+    title = f"late-{uuid.uuid4().hex[:10]}"
+    posted = httpx.post(f"{proxy.url}/api/movies?slow=2", headers={"Authorization": f"Bearer {editor_token}"},
+                        json={"title": title, "description": "d", "rating": 4.0, "genres": []}, timeout=10)
+    assert posted.status_code == 504 and posted.json() == {"error": "upstream timed out"}
+    assert _movie_rows(db_url, title) == 0, "the monolith must not get a write the service may have done"
+    assert httpx.get(f"{movies_service.url}/__control/state").json()["slow"] == 1
+    read = httpx.get(f"{proxy.url}/api/movies?id=1&slow=2", timeout=10)
+    assert read.status_code == 200 and read.headers["x-upstream"] == "monolith"
+
+
 def test_a_5xx_write_is_passed_through_and_a_5xx_read_is_served_by_the_monolith(
         proxy_factory, db_url, movies_service, editor_token):
     proxy = proxy_factory()

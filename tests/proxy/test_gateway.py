@@ -105,6 +105,15 @@ def test_response_hop_by_hop_headers_are_removed(proxy_factory, upstream_factory
     assert response.headers["x-upstream"] == "monolith" and response.headers["x-request-id"] != "upstream-made-this"
 
 
+def test_a_non_ascii_response_header_value_is_a_clear_502(proxy_factory, upstream_factory):
+    # the forwarding client cannot read such a value as text: a JSON 502, not a crash
+    odd = upstream_factory("odd")
+    proxy = proxy_factory(MONOLITH_URL=odd.url)
+    answer = httpx.get(f"{proxy.url}/__utf8")
+    assert answer.status_code == 502 and answer.json() == {"error": "upstream sent a header value that is not ASCII"}
+    assert httpx.get(f"{proxy.url}/anything").json()["name"] == "odd"
+
+
 def test_20_mb_bodies_stream_through_both_ways(proxy_factory, db_url, jwt_keys):
     # uploads are buffered whole at the gateway up to MAX_BODY_BYTES (docs/security.md), so raise it here
     proxy = proxy_factory(MAX_BODY_BYTES=str(32 * 1024 * 1024))

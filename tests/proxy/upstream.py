@@ -5,9 +5,12 @@
   resets); ``/__control/state`` tells the current mode.
 * ``GET /__big?size=N`` (or any path with ``?big=N``) streams N bytes (pattern), ``GET /__slow?seconds=S`` answers late.
 * ``GET /__hop`` answers with hop-by-hop headers the proxy must strip.
+* ``GET /__utf8`` answers with a header value that is not ASCII (UTF-8 bytes).
 * Any ``GET`` with ``?broken=1`` declares a 1000-byte body, sends 10 bytes and drops the connection.
 * Any request with ``?reset=1`` is read in full, counted (``/__control/state`` → ``resets``) and
   the connection dropped without an answer (the request reached the service; no answer came).
+* Any request with ``?slow=S`` is read in full, counted (``/__control/state`` → ``slow``) and
+  answered after S seconds (the request reached the service; the answer is late).
 * Anything else echoes the request as JSON: name, method, path, query, headers, body length
   and SHA-256 (bodies are consumed chunk by chunk, never held whole).
 """
@@ -25,7 +28,7 @@ PATTERN = bytes(range(256)) * 256  # 64 KiB
 
 def build(name: str) -> web.Application:
     """The upstream app named ``name`` (reported in every echo)."""
-    state = {"fail": 0, "resets": 0}
+    state = {"fail": 0, "resets": 0, "slow": 0}
 
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"status": True, "name": name})
@@ -33,7 +36,8 @@ def build(name: str) -> web.Application:
     async def control(request: web.Request) -> web.Response:
         if request.match_info["action"] == "fail":
             state["fail"] = int(request.query.get("status", "500"))
-        return web.json_response({"fail": state["fail"], "resets": state["resets"], "name": name})
+        return web.json_response({"fail": state["fail"], "resets": state["resets"], "slow": state["slow"],
+                                  "name": name})
 
     async def big(request: web.Request) -> web.StreamResponse:
         size = int(request.query.get("size") or request.query["big"])
@@ -66,12 +70,20 @@ def build(name: str) -> web.Application:
             "Trailer": "X-Checksum", "X-Request-Id": "upstream-made-this", "X-Upstream": "spoofed",
             "X-End-To-End": "kept"})
 
+    async def utf8(_: web.Request) -> web.Response:
+        return web.json_response({"name": name}, headers={"X-Title": "café"})
+
     async def echo(request: web.Request) -> web.Response:
         if "reset" in request.query:
             await request.read()
             state["resets"] += 1
             request.transport.close()
             return web.Response()
+        if "slow" in request.query:
+            await request.read()
+            state["slow"] += 1
+            await asyncio.sleep(float(request.query["slow"]))
+            return web.json_response({"name": name, "slow": True})
         if state["fail"]:
             return web.json_response({"error": "injected failure", "name": name}, status=state["fail"])
         if request.method == "GET" and "big" in request.query:
@@ -95,6 +107,7 @@ def build(name: str) -> web.Application:
     app.router.add_get("/__big", big)
     app.router.add_get("/__slow", slow)
     app.router.add_get("/__hop", hop)
+    app.router.add_get("/__utf8", utf8)
     app.router.add_route("*", "/{tail:.*}", echo)
     return app
 
