@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from domain_services.movies.models import Movie, MovieGenre
 from domain_services.payments.models import Payment, Subscription
+from domain_services.payments.plans import PLAN_PRICES
 from domain_services.shared.db import unit_of_work
 from domain_services.shared.envelope import utcnow
 from domain_services.users.models import User
@@ -35,7 +36,6 @@ MOVIES = [
         ["Drama", "Romance"],
     ),
 ]
-PLANS = [("basic", "9.99"), ("premium", "19.99"), ("family", "29.99")]
 
 
 def seed() -> dict[str, int]:
@@ -64,12 +64,13 @@ def seed() -> dict[str, int]:
             added["movies"] += 1
         s.flush()
         users = s.scalars(select(User).where(User.username.in_(["user1", "user2", "user3"])).order_by(User.id))
-        for user, (plan, amount) in zip(users, PLANS, strict=True):
+        # one seed user per plan, each paid at the plan's price
+        for user, (plan, amount) in zip(users, PLAN_PRICES.items(), strict=True):
             result = s.execute(
                 insert(Payment)
                 .values(
                     user_id=user.id,
-                    amount=Decimal(amount),
+                    amount=amount,
                     status="completed",
                     payment_method="card",
                     transaction_id=f"seed-{user.username}",
