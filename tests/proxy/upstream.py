@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -112,13 +113,18 @@ def build(name: str) -> web.Application:
     return app
 
 
-def main() -> None:
-    """Serve until killed."""
+def serve(build_app: Callable[[str], web.Application]) -> None:
+    """Serve ``build_app(--name)`` on 127.0.0.1:``--port`` until killed (shared by the stand-ins)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--name", required=True)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    web.run_app(build(args.name), host="127.0.0.1", port=args.port, print=None)
+    web.run_app(build_app(args.name), host="127.0.0.1", port=args.port, print=None)
+
+
+def main() -> None:
+    """Serve until killed."""
+    serve(build)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,9 @@ Every request except the control paths is answered 200 with a JSON echo and kept
 
 from __future__ import annotations
 
-import argparse
-
 from aiohttp import web
+
+from tests.proxy.upstream import serve
 
 
 def build(name: str) -> web.Application:
@@ -52,11 +52,7 @@ def build(name: str) -> web.Application:
 
 def main() -> None:
     """Serve until killed."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--name", required=True)
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    web.run_app(build(args.name), host="127.0.0.1", port=args.port, print=None)
+    serve(build)
 
 
 if __name__ == "__main__":
