@@ -16,7 +16,6 @@ import random
 import time
 from collections.abc import AsyncIterator
 
-import aiohttp
 from pyreqwest.client import Client
 from pyreqwest.exceptions import RequestError
 
@@ -93,7 +92,6 @@ class Gateway:
         self.recorder = metrics.Recorder()
         self.rollbacks = AutoRollback(self.cache)
         self.client: Client | None = None
-        self.session: aiohttp.ClientSession | None = None
         self.shadower: Shadower | None = None
         self.flusher: metrics.TrafficFlusher | None = None
         self.idempotency: idempotency.IdempotencyStore | None = None
@@ -104,8 +102,7 @@ class Gateway:
         _ID_PREFIX = os.urandom(8).hex()
         connect, read = self.settings.proxy_connect_timeout_ms / 1000, self.settings.proxy_read_timeout_ms / 1000
         self.client = forward.make_client(connect, read)
-        self.session = forward.make_session(connect, read)
-        self.shadower = Shadower(self.session, self.recorder)
+        self.shadower = Shadower(self.client, self.recorder)
         self.idempotency = idempotency.IdempotencyStore(self.settings.redis_url,
                                                         self.settings.proxy_read_timeout_ms / 1000 + 30)
         self.flusher = metrics.TrafficFlusher(self.recorder, self.settings.redis_url)
@@ -129,8 +126,6 @@ class Gateway:
             await self.shadower.stop()
         if self.idempotency is not None:
             await self.idempotency.close()
-        if self.session is not None:
-            await self.session.close()
         if self.client is not None:
             await self.client.close()
 

@@ -3,7 +3,9 @@
 The client is answered by the primary backend as usual; the mirrored request runs in the
 background after the primary's body is known, and only its outcome (status and SHA-256 of
 the body equal or not) is counted in ``proxy_shadow_comparisons``. Only fully buffered
-(small) primary responses are compared.
+(small) primary responses are compared. The mirror uses the worker's forwarding client
+(:func:`proxy.forward.make_client`: no redirects, no decompression), so it sends the same
+canonical path and headers the primary got.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import hashlib
 import logging
 import time
 
-import aiohttp
-from yarl import URL
+from pyreqwest.client import Client
+from pyreqwest.exceptions import PyreqwestError
 
 from domain_services.shared.rollout_gates import shadow_field
 from proxy.metrics import SHADOW, Recorder
@@ -26,8 +28,8 @@ MAX_INFLIGHT = 64
 class Shadower:
     """Runs mirrored GETs in the background, bounded by :data:`MAX_INFLIGHT`."""
 
-    def __init__(self, session: aiohttp.ClientSession, recorder: Recorder | None = None) -> None:
-        self.session = session
+    def __init__(self, client: Client, recorder: Recorder | None = None) -> None:
+        self.client = client
         self.recorder = recorder
         self._tasks: set[asyncio.Task] = set()
 
@@ -42,9 +44,9 @@ class Shadower:
     async def _compare(self, domain: str, url: str, headers: list[tuple[str, str]], status: int,
                        digest: bytes) -> None:
         try:
-            async with self.session.get(URL(url, encoded=True), headers=headers, allow_redirects=False) as response:
-                body = await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            response = await self.client.request("GET", url).headers(headers).build().send()
+            body = bytes(await response.bytes())
+        except (PyreqwestError, ValueError) as exc:  # ValueError: a header value pyreqwest cannot hold
             log.debug("shadow request to %s failed: %s", url, exc)
             self._count(domain, "error")
             return

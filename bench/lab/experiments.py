@@ -7,11 +7,19 @@ first variant (the configuration ``python -m proxy`` uses).
 
     .venv/bin/pip install pyreqwest rloop      # the client and loop groups' candidates
     .venv/bin/python -m bench.lab.experiments server client loop metrics ceiling [--rounds 3 --duration 8]
+    .venv/bin/python -m bench.lab.experiments ceiling --with-go --paced 1000   # + Go yardsticks, open-loop p99
+
+``--with-go`` adds the Go proxies of ``bench/proxy.py`` (default and tuned transport) to the
+group; ``--paced RATE`` then sends ``RATE`` GETs/s open-loop (``bench/go/load``) to direct nginx
+and to every target, alternating, and reports p50/p99 and the p99 added over direct nginx.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +29,10 @@ from bench.lab.harness import (
     Target,
     alternate,
     bench_database,
+    build_go,
     free_port,
+    ready,
+    spawn,
     start_gateway,
     start_nginx,
     stop,
@@ -47,16 +58,8 @@ GROUPS: dict[str, dict[str, list[str]]] = {
         "asyncio": ["--workers", "2", "--loop", "asyncio"],
     },
     "client": {
-        "aiohttp": BASE,
-        "pyreqwest (current-thread runtime)": [*BASE, "--app", "bench.lab.variants:reqwest"],
-        "pyreqwest (multi-thread runtime)": [*BASE, "--app", "bench.lab.variants:reqwest_mt"],
-    },
-    "combined": {
-        "python -m proxy today": BASE,
-        "runtime st + task impl rust": [*BASE, "--runtime-mode", "st", "--task-impl", "rust"],
-        "pyreqwest": [*BASE, "--app", "bench.lab.variants:reqwest"],
-        "pyreqwest + runtime st + task impl rust": [*BASE, "--runtime-mode", "st", "--task-impl", "rust",
-                                                    "--app", "bench.lab.variants:reqwest"],
+        "pyreqwest, current-thread runtime (today)": BASE,
+        "pyreqwest, multi-thread runtime": [*BASE, "--app", "bench.lab.variants:reqwest_mt"],
     },
     "server": {
         "python -m proxy today": BASE,
@@ -66,18 +69,49 @@ GROUPS: dict[str, dict[str, list[str]]] = {
     },
     "ceiling": {
         "gateway": BASE,
-        "floor: aiohttp forward, nothing else": [*BASE, "--app", "bench.lab.variants:aiohttp_floor"],
         "floor: pyreqwest forward, nothing else": [*BASE, "--app", "bench.lab.variants:reqwest_floor"],
+        "floor: pyreqwest streamed forward": [*BASE, "--app", "bench.lab.variants:reqwest_streamed_floor"],
         "floor: static 1 KB answer, no upstream": [*BASE, "--app", "bench.lab.variants:static_floor"],
+    },
+    "tail": {
+        "gateway": BASE,
+        "collector at CPython defaults": [*BASE, "--app", "bench.lab.variants:gc_default"],
+        "collector off": [*BASE, "--app", "bench.lab.variants:gc_off"],
+        "no request metrics": [*BASE, "--app", "bench.lab.variants:no_metrics"],
+        "floor: pyreqwest streamed forward": [*BASE, "--app", "bench.lab.variants:reqwest_streamed_floor"],
     },
     "metrics": {
         "metrics batched per tick (proxy.metrics)": BASE,
         "metrics per request (previous Recorder)": [*BASE, "--app", "bench.lab.variants:per_request_metrics"],
+        "metrics written once a second": [*BASE, "--app", "bench.lab.variants:per_second_metrics"],
+        "no request metrics": [*BASE, "--app", "bench.lab.variants:no_metrics"],
     },
 }
 
 
-def run(group: str, rounds: int, duration: int, workdir: Path, db_url: str, upstream: str) -> str:
+def paced(urls: dict[str, str], rate: int, rounds: int) -> str:
+    """Open-loop ``rate`` GETs/s to each URL in turn for ``rounds`` rounds of 10 s; p99 added over ``direct``."""
+    goload = build_go().parent / "goload"
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
+    for _ in range(rounds):
+        for name, url in urls.items():
+            out = subprocess.run([str(goload), "-url", url, "-rate", str(rate), "-duration", "10s"],
+                                 capture_output=True, text=True, check=True).stdout
+            runs[name].append(json.loads(out))
+    direct = runs["direct nginx"]
+    lines = [f"open loop at {rate} req/s (bench/go/load, 10 s x {rounds} alternating), median of rounds"]
+    for name, results in runs.items():
+        added = [r["p99"] - d["p99"] for r, d in zip(results, direct, strict=True)]
+        lines.append(f"  {name:<38} p50 {statistics.median(r['p50'] for r in results):6.2f} ms  "
+                     f"p99 {statistics.median(r['p99'] for r in results):6.2f} ms  "
+                     f"added p99 {statistics.median(added):6.2f} ms  "
+                     f"(rounds: {', '.join(f'{a:.2f}' for a in added)}; "
+                     f"errors {sum(r['errors'] for r in results):.0f})")
+    return "\n".join(lines)
+
+
+def run(group: str, rounds: int, duration: int, workdir: Path, db_url: str, upstream: str,
+        with_go: bool = False, rate: int | None = None) -> str:
     """Start the group's variants, alternate wrk over them, stop them; the summary table."""
     procs, targets = [], {}
     try:
@@ -86,12 +120,25 @@ def run(group: str, rounds: int, duration: int, workdir: Path, db_url: str, upst
             log = workdir / f"{group}-{port}.log"
             procs.append(start_gateway(port, upstream, db_url, log, argv=[*SERVE, *options]))
             targets[name] = Target(f"http://127.0.0.1:{port}{PATH}", procs[-1].pid)
-        series = alternate(targets, rounds, duration)
+        if with_go:
+            goproxy = build_go()
+            for transport in ("default", "tuned"):
+                port = free_port()
+                procs.append(spawn([str(goproxy), "-listen", f"127.0.0.1:{port}", "-target", upstream,
+                                    "-transport", transport]))
+                ready(f"http://127.0.0.1:{port}{PATH}")
+                targets[f"go {transport} transport"] = Target(f"http://127.0.0.1:{port}{PATH}", procs[-1].pid)
+        series = alternate(targets, rounds, duration) if duration else {}
+        latency = ""
+        if rate:
+            urls = {"direct nginx": upstream + PATH, **{name: t.url for name, t in targets.items()}}
+            latency = "\n" + paced(urls, rate, rounds)
     finally:
         for proc in procs:
             stop(proc)
     first = next(iter(GROUPS[group]))
-    return f"{group}: wrk -t1 -c32 -d{duration}s, {rounds} alternating rounds, median\n" + summarise(series, first)
+    table = summarise(series, first) if series else "  (no wrk runs: --duration 0)"
+    return f"{group}: wrk -t1 -c32 -d{duration}s, {rounds} alternating rounds, median\n" + table + latency
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,7 +146,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("groups", nargs="*", default=list(GROUPS))
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=int, default=8)
+    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run (0: no wrk runs)")
+    parser.add_argument("--with-go", action="store_true", help="add the Go proxies as targets")
+    parser.add_argument("--paced", type=int, default=None, metavar="RATE",
+                        help="also measure open-loop latency at RATE req/s")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.groups) - set(GROUPS))
     if unknown:
@@ -110,8 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     nginx = start_nginx(workdir, nginx_port)
     try:
         for group in args.groups:
-            print(run(group, args.rounds, args.duration, workdir, db_url, f"http://127.0.0.1:{nginx_port}"),
-                  flush=True)
+            print(run(group, args.rounds, args.duration, workdir, db_url, f"http://127.0.0.1:{nginx_port}",
+                      args.with_go, args.paced), flush=True)
     finally:
         stop(nginx)
 

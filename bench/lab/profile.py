@@ -4,8 +4,9 @@ Starts nginx and ``python -m proxy`` (2 workers, the benchmark's gradual 50% mov
 ``PROXY_AUTH_MODE=all`` with a real token on every request), puts wrk load on it and
 
 1. reads every worker thread's CPU time (``/proc``) before and after: the worker's main
-   thread runs the Python event loop (RSGI adapter, gateway, aiohttp, metrics), the other
-   threads are granian's Rust runtime (sockets, HTTP parsing and writing) — CPU µs per request
+   thread runs the Python event loop (RSGI adapter, gateway, client calls, metrics), the other
+   threads are Rust runtimes: granian's (client sockets, HTTP parsing and writing) and
+   pyreqwest's tokio (upstream connections) — CPU µs per request
    for each side, plus nginx's for scale;
 2. records the workers with py-spy (flame graph ``bench/profiles/<name>.svg``) and a second
    time as folded stacks (``<name>.folded``), and books each sample to the innermost frame that belongs to a
@@ -53,7 +54,7 @@ PARTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("routing", re.compile(r"proxy/(routing|bucketing|rollback|flagcache)\.py|mmh3")),
     ("retry, idempotency", re.compile(r"proxy/(retry|idempotency|failures)\.py")),
     ("auth", re.compile(r"proxy/(auth|policy|revocations)\.py|jwt/|domain_services/shared/tokens")),
-    ("client (aiohttp)", re.compile(r"aiohttp/|yarl/|multidict/|proxy/forward\.py")),
+    ("client (pyreqwest)", re.compile(r"pyreqwest/|aiohttp/|yarl/|multidict/|proxy/forward\.py")),
     # a leaf in the adapter is a call into granian (response_bytes, body reads): the interface
     ("server interface", re.compile(r"proxy/(rsgi|app)\.py|granian/_futures\.py")),
     ("gateway core", re.compile(r"proxy/gateway\.py")),

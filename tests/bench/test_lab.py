@@ -42,7 +42,7 @@ def test_wrk_output_gives_rate_percentiles_in_ms_and_every_kind_of_error():
     (["run_forever (uvloop)", "Gateway.handle (proxy/gateway.py:90)", "inc (prometheus_client/values.py:1)"],
      "metrics"),
     (["Gateway._route (proxy/gateway.py:1)", "send (proxy/forward.py:1)", "_request (aiohttp/client.py:1)"],
-     "client (aiohttp)"),
+     "client (pyreqwest)"),
     (["Gateway._respond (proxy/gateway.py:1)", "client_headers (proxy/forward.py:170)"], "header handling"),
     (["Gateway.handle (proxy/gateway.py:1)", "canonical (proxy/target.py:1)"], "canonical path"),
     (["RsgiProxy.__rsgi__ (proxy/rsgi.py:1)", "RsgiResponder.full (proxy/rsgi.py:56)"], "server interface"),
@@ -67,7 +67,7 @@ def test_folded_stacks_are_summed_per_part_with_their_counts():
         f"{WORKER} 400",
         f"{WORKER};Gateway._route (proxy/gateway.py:2) 7",
     ])
-    assert book(folded) == {"client (aiohttp)": 30, "metrics": 5, "gateway core": 7}
+    assert book(folded) == {"client (pyreqwest)": 30, "metrics": 5, "gateway core": 7}
 
 
 def test_cpu_time_of_a_process_group_grows_with_work():
