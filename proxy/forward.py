@@ -33,7 +33,7 @@ HOP_BY_HOP = frozenset({
 })
 #: Request headers the proxy sets itself.
 REPLACED_REQUEST = frozenset({"host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
-                              "x-request-id", "x-user-id"})
+                              "x-request-id", "x-user-id", "x-user-role"})
 SMALL_BODY = 256 * 1024
 
 
@@ -136,33 +136,38 @@ def make_client(connect_timeout: float, read_timeout: float) -> Client:
             .http1_only().tcp_nodelay(True).build())
 
 
-def _connection_tokens(headers: Headers) -> frozenset[str]:
-    """Header names listed in ``Connection`` (also hop-by-hop)."""
-    tokens: set[str] = set()
-    for name, value in headers:
-        if name == "connection":
-            tokens.update(t.strip().lower() for t in value.split(",") if t.strip())
-    return frozenset(tokens)
+#: Dropped from requests: hop-by-hop headers plus the ones the proxy sets itself.
+_DROP_REQUEST = HOP_BY_HOP | REPLACED_REQUEST
 
 
-def _is_hop(name: str, extra: frozenset[str]) -> bool:
-    return name in HOP_BY_HOP or name.startswith("proxy-") or name in extra
+def _connection_listed(value: str) -> set[str]:
+    """The header names a ``Connection`` value lists (hop-by-hop for this connection only)."""
+    if value in ("keep-alive", "close"):  # nearly every answer: nothing to drop
+        return set()
+    return {t.strip().lower() for t in value.split(",")} - {"keep-alive", "close", ""}
 
 
-def upstream_headers(request: Inbound, request_id: str, user_id: str | None) -> list[tuple[str, str]]:
-    """Client headers minus hop-by-hop ones, plus ``X-Forwarded-*``, ``X-Request-Id``, ``X-User-Id``."""
-    extra = _connection_tokens(request.headers)
+def upstream_headers(request: Inbound, request_id: str, user_id: str | None,
+                     role: str | None = None) -> list[tuple[str, str]]:
+    """Client headers minus hop-by-hop ones (also those ``Connection`` names) and the identity
+    headers a client may not set, plus ``X-Forwarded-*``, ``X-Request-Id`` and the verified
+    ``X-User-Id``/``X-User-Role`` (none for an anonymous caller)."""
     out: list[tuple[str, str]] = []
-    forwarded_for = None
-    host = None
-    for name, value in request.headers:
-        if name in REPLACED_REQUEST or _is_hop(name, extra):
+    forwarded_for = host = connection = None
+    for name, value in request.headers:  # one pass: this runs on every request
+        if name in _DROP_REQUEST or (name[:1] == "p" and name.startswith("proxy-")):
             if name == "x-forwarded-for":
                 forwarded_for = value
             elif name == "host":
                 host = value
+            elif name == "connection":
+                connection = value if connection is None else f"{connection},{value}"
             continue
         out.append((name, value))
+    if connection is not None:
+        listed = _connection_listed(connection)
+        if listed:
+            out = [(name, value) for name, value in out if name not in listed]
     client_ip = request.client
     out.append(("X-Forwarded-For", f"{forwarded_for}, {client_ip}" if forwarded_for else client_ip))
     out.append(("X-Forwarded-Proto", request.scheme))
@@ -171,6 +176,8 @@ def upstream_headers(request: Inbound, request_id: str, user_id: str | None) -> 
     out.append(("X-Request-Id", request_id))
     if user_id is not None:
         out.append(("X-User-Id", user_id))
+    if role is not None:
+        out.append(("X-User-Role", role))
     return out
 
 
@@ -187,13 +194,13 @@ def client_headers(items: Iterable[tuple[str, str]]) -> Headers:
     out: Headers = []
     connection = None
     for name, value in items:
-        if name in _DROP_RESPONSE or name.startswith("proxy-"):
+        if name in _DROP_RESPONSE or (name[:1] == "p" and name.startswith("proxy-")):
             if name == "connection":
-                connection = value
+                connection = value if connection is None else f"{connection},{value}"
             continue
         out.append((name, value))
     if connection is not None:
-        listed = {t.strip().lower() for t in connection.split(",")} - {"keep-alive", "close", ""}
+        listed = _connection_listed(connection)
         if listed:
             out = [(name, value) for name, value in out if name not in listed]
     return out

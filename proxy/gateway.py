@@ -21,6 +21,7 @@ from pyreqwest.exceptions import RequestError
 
 from domain_services.shared import rollout_gates
 from domain_services.shared.settings import Settings
+from domain_services.shared.tokens import TokenClaims
 from proxy import forward, health, idempotency, intake, metrics, policy, retry, target
 from proxy.auth import Authenticator, AuthError
 from proxy.flagcache import FlagCache
@@ -37,18 +38,6 @@ JSON_HEADERS: Headers = [("content-type", "application/json")]
 
 #: What ``OPTIONS *`` answers.
 ALLOW = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
-
-
-def _set_role(request: Inbound, role: str | None) -> None:
-    """Replace any client-sent ``X-User-Role`` by the verified one (none for anonymous callers).
-
-    ``X-User-Id`` is set from the same token by :func:`proxy.forward.upstream_headers`.
-    """
-    headers = request.headers
-    if any(name == "x-user-role" for name, _ in headers):
-        headers = request.headers = [(name, value) for name, value in headers if name != "x-user-role"]
-    if role is not None:
-        headers.append(("x-user-role", role))
 
 
 def _set_body(request: Inbound, body: bytes) -> None:
@@ -173,7 +162,6 @@ class Gateway:
             return await self._refuse(out, "authentication required", request_id)
         if verdict == policy.FORBIDDEN:
             return await self._error(out, 403, f"role {role} may not {request.method} {path}", request_id, "proxy")
-        _set_role(request, claims.role if claims is not None else None)
         if request.body is not None:
             try:
                 body = await intake.read_body(request.body, request.headers, self.body_limits)
@@ -183,8 +171,7 @@ class Gateway:
                     await intake.linger(request.body)
                 return
             _set_body(request, body)
-        user_id = str(claims.user_id) if claims is not None else None
-        await self._route(request, target.PublicLocations(out, self.internal), route_of(path), user_id, request_id)
+        await self._route(request, target.PublicLocations(out, self.internal), route_of(path), claims, request_id)
 
     async def _bad_target(self, request: Inbound, out: Responder, message: str) -> None:
         """``OPTIONS *`` answers what the gateway allows; any other unusable target is a 400."""
@@ -203,16 +190,21 @@ class Gateway:
         headers = [*JSON_HEADERS, ("x-request-id", request_id), ("x-upstream", upstream), *(extra or [])]
         await out.full(status, headers, json.dumps({"error": message}).encode())
 
-    async def _route(self, request: Inbound, out: Responder, route: str, user_id: str | None,
+    async def _route(self, request: Inbound, out: Responder, route: str, claims: TokenClaims | None,
                      request_id: str) -> None:
-        """Pick the backend by flag, apply ``Idempotency-Key`` on POST, forward with replay on failure."""
+        """Pick the backend by flag, apply ``Idempotency-Key`` on POST, forward with replay on failure.
+
+        The upstream gets the verified identity (``X-User-Id``/``X-User-Role``) of ``claims`` and
+        never a client-sent one (:func:`proxy.forward.upstream_headers`).
+        """
+        user_id, role = (str(claims.user_id), claims.role) if claims is not None else (None, None)
         flag: Flag | None = self.cache.table.flags.get(route)
         if flag is not None:
             to_service = flag.wants_service(user_id, request.header("x-user-id"), request.client)
         else:
             to_service = route == "events"
         suffix = f"{request.path}?{request.query}" if request.query else request.path
-        headers = forward.upstream_headers(request, request_id, user_id)
+        headers = forward.upstream_headers(request, request_id, user_id, role)
         raw_key = request.header("idempotency-key") if request.method == "POST" else None
         if raw_key is not None and self.idempotency is not None:
             caller = user_id or f"anon:{request.header('x-user-id') or request.client}"
@@ -244,7 +236,8 @@ class Gateway:
         if claim.busy:
             return await self._error(out, 409, "a request with this Idempotency-Key is still in progress",
                                      request_id, "proxy")
-        answer = await self._forward(request, out, route, flag, to_service, suffix, headers, request_id, body)
+        answer = await self._forward(request, out, route, flag, to_service, suffix, headers, request_id, body,
+                                     keep=True)
         if not claim.claimed:
             return  # Redis unavailable: forwarded without the guarantee
         if answer is not None and answer.status < 500:
@@ -254,10 +247,11 @@ class Gateway:
 
     async def _forward(self, request: Inbound, out: Responder, route: str, flag: Flag | None, to_service: bool,
                        suffix: str, headers: list[tuple[str, str]], request_id: str,
-                       body: forward.ReplayableBody | None) -> idempotency.Stored | None:
+                       body: forward.ReplayableBody | None, keep: bool = False) -> idempotency.Stored | None:
         """Send to the chosen backend; replay on the monolith when :mod:`proxy.retry` allows it.
 
-        Returns the answer when it was small enough to keep (for ``Idempotency-Key``), else ``None``.
+        With ``keep`` (``Idempotency-Key``), returns the answer when it was small enough to keep;
+        otherwise ``None``.
         """
         method = request.method
         backend = "service" if to_service else "monolith"
@@ -276,7 +270,7 @@ class Gateway:
                     raise forward.UpstreamError(502, f"service answered {response.status}",
                                                 retry.Failure.ANSWERED_5XX)
                 return await self._respond(request, out, response, route, backend, target, flag, request_id,
-                                           started, suffix, headers)
+                                           started, suffix, headers, keep)
             except forward.UnsendableHeader as exc:
                 return await self._error(out, 400, f"a request header cannot be forwarded: {exc}", request_id,
                                          "proxy")
@@ -300,7 +294,7 @@ class Gateway:
 
     async def _respond(self, request: Inbound, out: Responder, response: forward.Upstream, route: str,
                        backend: str, target: str, flag: Flag | None, request_id: str, started: float,
-                       suffix: str, headers: list[tuple[str, str]]) -> idempotency.Stored | None:
+                       suffix: str, headers: list[tuple[str, str]], keep: bool) -> idempotency.Stored | None:
         """Relay the upstream's answer; small bodies in one write, large ones streamed.
 
         A body that breaks before the client got a byte raises :class:`forward.UpstreamError`
@@ -317,12 +311,15 @@ class Gateway:
             seconds = time.perf_counter() - started
             self._booked(route, backend, status, seconds, flag)
             if body is not None:
-                await out.full(status, [*out_headers, ("x-request-id", request_id)], body)
+                answer = idempotency.Stored(status, out_headers.copy(), body) if keep else None
+                out_headers.append(("x-request-id", request_id))
+                await out.full(status, out_headers, body)
                 if flag is not None and flag.shadow_percent and request.method == "GET" \
                         and random.randrange(100) < flag.shadow_percent:  # noqa: S311 - sampling
                     self._shadow(route, backend, suffix, headers, status, body)
-                return idempotency.Stored(status, out_headers, body)
-            await out.start(status, [*out_headers, ("x-request-id", request_id)])
+                return answer
+            out_headers.append(("x-request-id", request_id))
+            await out.start(status, out_headers)
             if first:
                 await out.chunk(first)
             try:

@@ -47,6 +47,19 @@ def test_upstream_headers_drop_hop_by_hop_and_add_forwarding():
                        "X-Forwarded-Host": "cinema.example", "X-Request-Id": "rid-1", "X-User-Id": "7"}
 
 
+def test_upstream_headers_carry_only_the_verified_identity_and_every_connection_listed_hop_is_dropped():
+    request = Inbound("POST", "/api/payments", "", [
+        ("x-user-role", "admin"), ("X-User-Role".lower(), "service"), ("x-user-id", "1"),
+        ("connection", "x-a"), ("connection", "x-b"), ("x-a", "1"), ("x-b", "2"), ("x-c", "3"),
+    ], "127.0.0.5", "https", None)
+    verified = upstream_headers(request, "rid-2", "7", "user")
+    assert [(n, v) for n, v in verified if n.lower() in ("x-user-role", "x-user-id")] == [
+        ("X-User-Id", "7"), ("X-User-Role", "user")]
+    assert "x-a" not in dict(verified) and "x-b" not in dict(verified) and dict(verified)["x-c"] == "3"
+    anonymous = upstream_headers(request, "rid-3", None, None)
+    assert not [n for n, _ in anonymous if n.lower() in ("x-user-role", "x-user-id")]
+
+
 def test_client_headers_drop_hop_by_hop():
     raw = (("connection", "close, X-Hop"), ("x-hop", "1"), ("transfer-encoding", "chunked"),
            ("proxy-foo", "1"), ("content-type", "application/json"))

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from domain_services.shared.errors import InvalidInput
-from domain_services.shared.rollout_gates import Readings, latency_field, readings, shadow_field
+from domain_services.shared.rollout_gates import (
+    BUCKETS,
+    Readings,
+    bucket_bound,
+    latency_bucket,
+    latency_field,
+    readings,
+    shadow_field,
+)
 from domain_services.shared.rollout_plan import Gates, Plan, decide, parse_steps
 
 GATES = Gates(max_error_rate=0.05, max_p99_ratio=2.0, max_mismatch_rate=0.01, min_requests=50, min_shadow=20)
@@ -93,3 +101,11 @@ def test_readings_sum_gateway_counters_over_seconds():
     assert 0.010 <= got.service_p99 < 0.0125, "p99 is the bucket bound just above 10 ms"
     assert 0.005 <= got.monolith_p99 < 0.00625 and got.monolith_samples == 50
     assert got.shadow_mismatch_rate == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("index", [0, 1, 17, BUCKETS - 2])
+def test_a_latency_falls_in_the_first_bucket_whose_bound_holds_it(index):
+    bound = bucket_bound(index)
+    assert latency_bucket(bound) == index
+    assert latency_bucket(bound * 1.0001) == index + 1
+    assert latency_bucket(0.0) == 0 and latency_bucket(3600.0) == BUCKETS - 1
