@@ -73,6 +73,11 @@ GROUPS: dict[str, dict[str, list[str]]] = {
         "floor: pyreqwest streamed forward": [*BASE, "--app", "bench.lab.variants:reqwest_streamed_floor"],
         "floor: static 1 KB answer, no upstream": [*BASE, "--app", "bench.lab.variants:static_floor"],
     },
+    "workers": {
+        "2 workers (today)": BASE,
+        "1 worker": ["--workers", "1", "--loop", "uvloop"],
+        "floor: pyreqwest streamed forward": [*BASE, "--app", "bench.lab.variants:reqwest_streamed_floor"],
+    },
     "tail": {
         "gateway": BASE,
         "collector at CPython defaults": [*BASE, "--app", "bench.lab.variants:gc_default"],

@@ -120,7 +120,7 @@ def split(workers: list[int], nginx: int, url: str, duration: int, headers: dict
     rust = sum(a[1] - b[1] for a, b in zip(after[0], before[0], strict=True)) * _TICK_US / requests
     ngx = sum(after[1]) - sum(before[1])
     return (f"CPU per request under wrk -t1 -c32 -d{duration}s ({result.rps:.0f} req/s, p99 {result.p99:.1f} ms): "
-            f"gateway Python thread {py:.0f} us, granian Rust threads {rust:.0f} us, "
+            f"gateway Python thread {py:.0f} us, Rust threads (granian, pyreqwest) {rust:.0f} us, "
             f"nginx {ngx * _TICK_US / requests:.0f} us")
 
 
