@@ -75,8 +75,13 @@ GROUPS: dict[str, dict[str, list[str]]] = {
     },
     "workers": {
         "2 workers (today)": BASE,
-        "1 worker": ["--workers", "1", "--loop", "uvloop"],
+        "3 workers": ["--workers", "3", "--loop", "uvloop"],
+        "4 workers": ["--workers", "4", "--loop", "uvloop"],
         "floor: pyreqwest streamed forward": [*BASE, "--app", "bench.lab.variants:reqwest_streamed_floor"],
+    },
+    "worker-count": {
+        "2 workers (today)": BASE,
+        "3 workers": ["--workers", "3", "--loop", "uvloop"],
     },
     "tail": {
         "gateway": BASE,
