@@ -140,11 +140,13 @@ def make_client(connect_timeout: float, read_timeout: float) -> Client:
 _DROP_REQUEST = HOP_BY_HOP | REPLACED_REQUEST
 
 
-def _connection_listed(value: str) -> set[str]:
-    """The header names a ``Connection`` value lists (hop-by-hop for this connection only)."""
-    if value in ("keep-alive", "close"):  # nearly every answer: nothing to drop
-        return set()
-    return {t.strip().lower() for t in value.split(",")} - {"keep-alive", "close", ""}
+def _without_listed(headers: Headers, connection: str | None) -> Headers:
+    """``headers`` minus the names the ``Connection`` value(s) list (hop-by-hop for this
+    connection only)."""
+    if connection is None or connection in ("keep-alive", "close"):  # nearly every message
+        return headers
+    listed = {t.strip().lower() for t in connection.split(",")} - {"keep-alive", "close", ""}
+    return [(name, value) for name, value in headers if name not in listed] if listed else headers
 
 
 def upstream_headers(request: Inbound, request_id: str, user_id: str | None,
@@ -155,7 +157,7 @@ def upstream_headers(request: Inbound, request_id: str, user_id: str | None,
     out: list[tuple[str, str]] = []
     forwarded_for = host = connection = None
     for name, value in request.headers:  # one pass: this runs on every request
-        if name in _DROP_REQUEST or (name[:1] == "p" and name.startswith("proxy-")):
+        if name in _DROP_REQUEST or name.startswith("proxy-"):
             if name == "x-forwarded-for":
                 forwarded_for = value
             elif name == "host":
@@ -164,10 +166,7 @@ def upstream_headers(request: Inbound, request_id: str, user_id: str | None,
                 connection = value if connection is None else f"{connection},{value}"
             continue
         out.append((name, value))
-    if connection is not None:
-        listed = _connection_listed(connection)
-        if listed:
-            out = [(name, value) for name, value in out if name not in listed]
+    out = _without_listed(out, connection)
     client_ip = request.client
     out.append(("X-Forwarded-For", f"{forwarded_for}, {client_ip}" if forwarded_for else client_ip))
     out.append(("X-Forwarded-Proto", request.scheme))
@@ -194,16 +193,12 @@ def client_headers(items: Iterable[tuple[str, str]]) -> Headers:
     out: Headers = []
     connection = None
     for name, value in items:
-        if name in _DROP_RESPONSE or (name[:1] == "p" and name.startswith("proxy-")):
+        if name in _DROP_RESPONSE or name.startswith("proxy-"):
             if name == "connection":
                 connection = value if connection is None else f"{connection},{value}"
             continue
         out.append((name, value))
-    if connection is not None:
-        listed = _connection_listed(connection)
-        if listed:
-            out = [(name, value) for name, value in out if name not in listed]
-    return out
+    return _without_listed(out, connection)
 
 
 class Upstream:

@@ -47,7 +47,7 @@ _TICK_US = 1e6 / __import__("os").sysconf("SC_CLK_TCK")
 #: (part, pattern on a folded frame ``function (file:line)``), checked from the leaf upwards.
 PARTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("metrics", re.compile(r"prometheus_client/|proxy/metrics\.py")),
-    ("header handling", re.compile(r"^(upstream_headers|client_headers|_connection_listed|has_body|"
+    ("header handling", re.compile(r"^(upstream_headers|client_headers|_without_listed|has_body|"
                                    r"header|_request_id) \(proxy/")),
     ("canonical path", re.compile(r"proxy/target\.py")),
     ("intake (body, limits)", re.compile(r"proxy/intake\.py")),
