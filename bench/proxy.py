@@ -23,11 +23,9 @@ wrk``); the Go programs are built into ``bench/bin/``.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,9 +44,9 @@ from bench.lab.harness import (  # noqa: E402
     bench_database,
     build_go,
     free_port,
-    ready,
-    spawn,
+    paced,
     start_gateway,
+    start_goproxy,
     start_nginx,
     stop,
     summarise,
@@ -61,14 +59,6 @@ RATE = 1000
 GATEWAY = "gateway (granian RSGI, 2 workers)"
 GO_DEFAULT = "go default transport"
 GO_TUNED = "go tuned transport"
-
-
-def paced(goload: Path, url: str, rate: int, seconds: int, token: str) -> dict[str, float]:
-    """Latency percentiles (ms) of GETs sent open-loop at ``rate``/s (``bench/go/load``)."""
-    out = subprocess.run([str(goload), "-url", url, "-rate", str(rate), "-duration", f"{seconds}s",
-                          "-header", f"Authorization: Bearer {token}"],
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out)
 
 
 def p99(values: list[float]) -> float:
@@ -117,9 +107,10 @@ def ratios(series: dict[str, Series]) -> str:
 def added_latency(goload: Path, direct: str, gateway: str, token: str, rate: int, rounds: int) -> str:
     """Open-loop ``rate`` req/s, direct vs gateway alternating; medians over the rounds."""
     runs: dict[str, list[dict[str, float]]] = {"direct": [], "gateway": []}
+    auth = {"Authorization": f"Bearer {token}"}
     for _ in range(rounds):
-        runs["direct"].append(paced(goload, direct, rate, 10, token))
-        runs["gateway"].append(paced(goload, gateway, rate, 10, token))
+        runs["direct"].append(paced(goload, direct, rate, 10, auth))
+        runs["gateway"].append(paced(goload, gateway, rate, 10, auth))
 
     def med(name: str, key: str) -> float:
         return statistics.median(r[key] for r in runs[name])
@@ -163,10 +154,8 @@ def main(argv: list[str] | None = None) -> None:
         gateway_pgid = procs[-1].pid
         go_pgids = {}
         for port, transport in ((go_default_port, "default"), (go_tuned_port, "tuned")):
-            procs.append(spawn([str(goproxy), "-listen", f"127.0.0.1:{port}", "-target", upstream,
-                                "-transport", transport]))
+            procs.append(start_goproxy(goproxy, port, upstream, transport))
             go_pgids[port] = procs[-1].pid
-            ready(f"http://127.0.0.1:{port}{PATH}")
         url = "http://127.0.0.1:{}" + PATH
         targets = {
             "direct nginx": Target(url.format(nginx_port), procs[0].pid, auth),

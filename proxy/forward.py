@@ -124,13 +124,16 @@ class ReplayableBody:
         self._done = True
 
 
-def make_client(connect_timeout: float, read_timeout: float) -> Client:
+def make_client(connect_timeout: float, read_timeout: float, *, multithreaded_runtime: bool = False) -> Client:
     """The worker's shared forwarding client: big keep-alive pool, no redirects, no decoding.
 
     Build it inside the worker's running event loop. ``read_timeout`` bounds each read (as
     aiohttp's ``sock_read``), not the whole exchange, so long streamed bodies are fine.
+    pyreqwest's one-thread runtime is the default; the multi-threaded one measured no cheaper
+    (docs/data-plane.md).
     """
-    return (ClientBuilder().max_connections(2048).pool_max_idle_per_host(1024)
+    return (ClientBuilder().runtime_multithreaded(multithreaded_runtime)
+            .max_connections(2048).pool_max_idle_per_host(1024)
             .connect_timeout(timedelta(seconds=connect_timeout)).read_timeout(timedelta(seconds=read_timeout))
             .gzip(False).brotli(False).deflate(False).zstd(False).follow_redirects(False)
             .http1_only().tcp_nodelay(True).build())

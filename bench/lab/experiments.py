@@ -17,9 +17,7 @@ and to every target, alternating, and reports p50/p99 and the p99 added over dir
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -31,9 +29,9 @@ from bench.lab.harness import (
     bench_database,
     build_go,
     free_port,
-    ready,
-    spawn,
+    paced,
     start_gateway,
+    start_goproxy,
     start_nginx,
     stop,
     summarise,
@@ -99,15 +97,13 @@ GROUPS: dict[str, dict[str, list[str]]] = {
 }
 
 
-def paced(urls: dict[str, str], rate: int, rounds: int) -> str:
+def paced_table(urls: dict[str, str], rate: int, rounds: int) -> str:
     """Open-loop ``rate`` GETs/s to each URL in turn for ``rounds`` rounds of 10 s; p99 added over ``direct``."""
     goload = build_go().parent / "goload"
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
     for _ in range(rounds):
         for name, url in urls.items():
-            out = subprocess.run([str(goload), "-url", url, "-rate", str(rate), "-duration", "10s"],
-                                 capture_output=True, text=True, check=True).stdout
-            runs[name].append(json.loads(out))
+            runs[name].append(paced(goload, url, rate, 10))
     direct = runs["direct nginx"]
     lines = [f"open loop at {rate} req/s (bench/go/load, 10 s x {rounds} alternating), median of rounds"]
     for name, results in runs.items():
@@ -134,15 +130,13 @@ def run(group: str, rounds: int, duration: int, workdir: Path, db_url: str, upst
             goproxy = build_go()
             for transport in ("default", "tuned"):
                 port = free_port()
-                procs.append(spawn([str(goproxy), "-listen", f"127.0.0.1:{port}", "-target", upstream,
-                                    "-transport", transport]))
-                ready(f"http://127.0.0.1:{port}{PATH}")
+                procs.append(start_goproxy(goproxy, port, upstream, transport))
                 targets[f"go {transport} transport"] = Target(f"http://127.0.0.1:{port}{PATH}", procs[-1].pid)
         series = alternate(targets, rounds, duration) if duration else {}
         latency = ""
         if rate:
             urls = {"direct nginx": upstream + PATH, **{name: t.url for name, t in targets.items()}}
-            latency = "\n" + paced(urls, rate, rounds)
+            latency = "\n" + paced_table(urls, rate, rounds)
     finally:
         for proc in procs:
             stop(proc)

@@ -7,6 +7,7 @@ within one run and repeat rounds (:func:`alternate`).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -109,6 +110,23 @@ def build_go() -> Path:
     subprocess.run(["go", "build", "-o", str(out / "goproxy"), "."], cwd=ROOT / "bench" / "go", check=True)
     subprocess.run(["go", "build", "-o", str(out / "goload"), "./load"], cwd=ROOT / "bench" / "go", check=True)
     return out / "goproxy"
+
+
+def start_goproxy(goproxy: Path, port: int, upstream: str, transport: str) -> subprocess.Popen:
+    """The Go yardstick (``bench/go``) on ``port`` in front of ``upstream``; ``transport`` is
+    ``default`` or ``tuned``."""
+    proc = spawn([str(goproxy), "-listen", f"127.0.0.1:{port}", "-target", upstream, "-transport", transport])
+    ready(f"http://127.0.0.1:{port}{PATH}")
+    return proc
+
+
+def paced(goload: Path, url: str, rate: int, seconds: int,
+          headers: Mapping[str, str] | None = None) -> dict[str, float]:
+    """Latency percentiles (ms) and errors of GETs sent open-loop at ``rate``/s (``bench/go/load``)."""
+    extra = [arg for name, value in (headers or {}).items() for arg in ("-header", f"{name}: {value}")]
+    out = subprocess.run([str(goload), "-url", url, "-rate", str(rate), "-duration", f"{seconds}s", *extra],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
 
 
 def bench_database() -> str:

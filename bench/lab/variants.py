@@ -19,7 +19,6 @@ The aiohttp-forwarding gateway measured before the switch to pyreqwest is in git
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 from pyreqwest.client import ClientBuilder
@@ -37,12 +36,8 @@ class MultiThreadRuntimeGateway(Gateway):
         await super().startup()
         await self.client.close()
         s = self.settings
-        self.client = (ClientBuilder().runtime_multithreaded(True)
-                       .max_connections(2048).pool_max_idle_per_host(1024)
-                       .connect_timeout(timedelta(milliseconds=s.proxy_connect_timeout_ms))
-                       .read_timeout(timedelta(milliseconds=s.proxy_read_timeout_ms))
-                       .gzip(False).brotli(False).deflate(False).zstd(False).follow_redirects(False)
-                       .http1_only().tcp_nodelay(True).build())
+        self.client = forward.make_client(s.proxy_connect_timeout_ms / 1000, s.proxy_read_timeout_ms / 1000,
+                                          multithreaded_runtime=True)
         self.shadower.client = self.client
 
 
