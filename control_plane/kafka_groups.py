@@ -14,36 +14,45 @@ from confluent_kafka import KafkaException
 
 from control_plane.clients import KAFKA_TIMEOUT, kafka_admin
 from control_plane.kafka_reader import KafkaUnavailable
-from domain_services.shared.consumer_lag import LagUnavailable, PartitionLag, consumer_lag
+from domain_services.shared.consumer_lag import GroupLag, LagUnavailable, PartitionLag, consumer_lag
 from domain_services.shared.settings import Settings
 
 
 @dataclass
 class GroupSummary:
-    """One consumer group: state, members and its lag on every partition it committed to."""
+    """One consumer group: state, members and its lag (the kernel's :class:`GroupLag`, restricted
+    to the partitions on view)."""
 
-    group: str
+    lag: GroupLag
     state: str
     members: list[str]
-    partitions: list[PartitionLag]
     #: Change of the total lag since the oldest sample in the trend window (None: no sample yet).
     trend: int | None = None
 
     @property
+    def group(self) -> str:
+        """The group's id."""
+        return self.lag.group
+
+    @property
+    def partitions(self) -> tuple[PartitionLag, ...]:
+        """Its partitions on view, by topic and partition."""
+        return self.lag.partitions
+
+    @property
     def total_lag(self) -> int:
-        """Messages not yet consumed, over every partition."""
-        return sum(p.lag for p in self.partitions)
+        """Messages not yet consumed, over every partition on view."""
+        return self.lag.lag
 
     @property
     def oldest_age_s(self) -> float | None:
         """Age in seconds of the oldest message the group has not processed (None: caught up)."""
-        ages = [p.oldest_age_s for p in self.partitions if p.oldest_age_s is not None]
-        return max(ages) if ages else None
+        return self.lag.oldest_age_s
 
     @property
     def topics(self) -> list[str]:
         """Topics the group committed offsets on."""
-        return sorted({p.topic for p in self.partitions})
+        return self.lag.topics()
 
 
 def _describe(groups: list[str]) -> dict[str, tuple[str, list[str]]]:
@@ -70,7 +79,7 @@ def group_summaries(settings: Settings, topic: str | None = None) -> list[GroupS
         partitions = sorted((p for p in lag.partitions if topic is None or p.topic == topic),
                             key=lambda p: (p.topic, p.partition))
         if partitions:
-            selected.append((lag, partitions))
-    info = _describe([lag.group for lag, _ in selected])
-    return [GroupSummary(lag.group, *info.get(lag.group, ("unknown", [])), partitions)
-            for lag, partitions in sorted(selected, key=lambda item: item[0].group)]
+            selected.append(GroupLag(lag.group, tuple(partitions)))
+    info = _describe([lag.group for lag in selected])
+    return [GroupSummary(lag, *info.get(lag.group, ("unknown", [])))
+            for lag in sorted(selected, key=lambda lag: lag.group)]
