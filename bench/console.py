@@ -85,7 +85,7 @@ def _time(client, path: str) -> list[float]:
 
 def main() -> None:
     """Build the data set, time the list page variants, print the figures."""
-    from domain_services.shared.settings import load_settings
+    from kernel.settings import load_settings
 
     base_url = load_settings().database_url
     url = _create_database(base_url)
@@ -94,7 +94,7 @@ def main() -> None:
         from alembic import command
 
         from cinemaabyss.commands.db import alembic_config
-        from domain_services.shared.settings import get_settings
+        from kernel.settings import get_settings
 
         get_settings.cache_clear()
         config = alembic_config(url)
@@ -103,7 +103,7 @@ def main() -> None:
         print(f"inserted {MOVIES:,} movies (+{2 * MOVIES:,} genres) in {_fill(url):.1f} s")
 
         from control_plane import create_app, operators
-        from domain_services.shared.db import bind
+        from kernel.db import bind
 
         bind(url)  # this process is the bench's composition root
         info = operators.create_operator("bench-editor", "editor", "bench-password-123")
@@ -130,7 +130,7 @@ def main() -> None:
         verdict = "OK" if worst <= TARGET_MS else "OVER TARGET"
         print(f"worst median {worst:.1f} ms vs target {TARGET_MS:.0f} ms → ratio {worst / TARGET_MS:.2f} ({verdict})")
     finally:
-        from domain_services.shared.db import dispose_engines
+        from kernel.db import dispose_engines
 
         dispose_engines()
         _drop_database(base_url, url)

@@ -55,7 +55,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     from bench.relay import bench_database
-    from domain_services.shared.settings import get_settings
+    from kernel.settings import get_settings
     from tests.support.processes import free_port, start_process
     from tests.worker.kafka_private import PrivateKafka
 

@@ -53,7 +53,7 @@ def main() -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
 
     from control_plane import kafka_reader
-    from domain_services.shared.settings import get_settings
+    from kernel.settings import get_settings
 
     brokers = get_settings().kafka_brokers
     topic = f"bench-viewer-{uuid.uuid4().hex[:8]}"

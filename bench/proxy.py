@@ -69,8 +69,7 @@ def p99(values: list[float]) -> float:
 
 def propagation(db_url: str, upstream: str, workdir: Path, env: dict[str, str]) -> tuple[float, float]:
     """p50/p99 (ms) from flag commit until two gateway processes both route by it (50 changes)."""
-    from domain_services.shared import flags
-
+    from strangler import flags
     ports = [free_port(), free_port()]
     procs = [start_gateway(p, upstream, db_url, workdir / f"prop-{p}.log", workers=1, env=env) for p in ports]
     delays = []

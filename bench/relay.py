@@ -95,8 +95,8 @@ def main() -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
     from sqlalchemy import create_engine, text
 
-    from domain_services.shared.relay_nudge import RelayNudge
-    from domain_services.shared.settings import get_settings
+    from kernel.relay_nudge import RelayNudge
+    from kernel.settings import get_settings
     from tests.support.processes import start_process, wait_until
     from tests.worker.conftest import private_redis_url
 

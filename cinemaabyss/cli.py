@@ -11,8 +11,8 @@ import importlib
 
 import click
 
-from domain_services.shared.db import bind
-from domain_services.shared.settings import get_settings
+from kernel.db import bind
+from kernel.settings import get_settings
 
 COMMAND_MODULES = [
     "cinemaabyss.commands.db",

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import httpx
 import psycopg
 
-from domain_services.shared import flag_contract, flags
+from strangler import flag_contract, flags
 
 Say = Callable[[str], None]
 

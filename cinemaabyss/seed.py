@@ -15,9 +15,9 @@ from sqlalchemy.dialects.postgresql import insert
 from domain_services.movies.models import Movie, MovieGenre
 from domain_services.payments.models import Payment, Subscription
 from domain_services.payments.plans import PLAN_PRICES
-from domain_services.shared.db import unit_of_work
-from domain_services.shared.envelope import utcnow
 from domain_services.users.models import User
+from kernel.db import unit_of_work
+from kernel.envelope import utcnow
 
 MOVIES = [
     ("The Shawshank Redemption", "Two imprisoned men bond over a number of years.", "9.3", ["Drama"]),

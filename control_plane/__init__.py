@@ -16,9 +16,9 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import scoped_session
 from werkzeug.exceptions import HTTPException
 
-from domain_services.shared.db import bind as bind_database
-from domain_services.shared.db import get_session_factory
-from domain_services.shared.settings import PROJECT_ROOT, Settings, get_settings
+from kernel.db import bind as bind_database
+from kernel.db import get_session_factory
+from kernel.settings import PROJECT_ROOT, Settings, get_settings
 
 ROOT = Path(PROJECT_ROOT)
 

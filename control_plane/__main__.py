@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from control_plane import create_app
-from domain_services.shared.server import serve
+from kernel.server import serve
 
 if __name__ == "__main__":
     serve(create_app, 8090)

@@ -32,11 +32,11 @@ from domain_services.movies.models import Movie
 from domain_services.payments import services as payments
 from domain_services.payments import subscriptions
 from domain_services.payments.models import PAYMENT_STATUSES, PLAN_TYPES, Payment, Subscription
-from domain_services.shared.errors import DomainError, InvalidInput
-from domain_services.shared.models import OPERATOR_ROLES, Operator
-from domain_services.shared.tokens import ROLES as USER_ROLES
 from domain_services.users import services as users
 from domain_services.users.models import User
+from kernel.errors import DomainError, InvalidInput
+from kernel.models import OPERATOR_ROLES, Operator
+from kernel.tokens import ROLES as USER_ROLES
 
 
 class CsrfAdminForm(BaseForm, FlaskForm):

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, render_template, request
 from control_plane import audit_log
 from control_plane.query import BadQuery, int_arg, text_arg, when_arg
 from control_plane.roles import requires
-from domain_services.shared.models import FLAG_DOMAINS
+from kernel.models import FLAG_DOMAINS
 
 bp = Blueprint("audit", __name__)
 MAX_PAGE = 100_000

@@ -1,6 +1,6 @@
 """The audit trail as the console reads and writes it (table ``flag_audit``).
 
-Flag changes are written by ``domain_services.shared.flags`` in the flag's own transaction;
+Flag changes are written by ``strangler.flags`` in the flag's own transaction;
 this module records the console's other actions (logins, account and catalogue changes,
 Kafka produce/republish) and answers the audit page's filtered, paginated queries.
 """
@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from domain_services.shared.db import read_session, unit_of_work
-from domain_services.shared.models import FlagAudit
+from kernel.db import read_session, unit_of_work
+from kernel.models import FlagAudit
 
 PAGE_SIZE = 50
 

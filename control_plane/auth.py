@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from control_plane import operators
 from control_plane.extensions import LOGIN_AT, ConsoleUser
 from control_plane.security import safe_target
-from domain_services.shared.errors import TooManyRequests, Unauthorized
+from kernel.errors import TooManyRequests, Unauthorized
 
 bp = Blueprint("auth", __name__)
 

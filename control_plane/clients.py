@@ -12,7 +12,7 @@ import redis
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
-from domain_services.shared.settings import get_settings
+from kernel.settings import get_settings
 
 KAFKA_TIMEOUT = 2.0  # seconds for metadata / admin calls
 

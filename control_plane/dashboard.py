@@ -12,8 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from control_plane import traffic
 from control_plane.health import dependency_status
 from control_plane.roles import requires
-from domain_services.shared import flags
-from domain_services.shared.outbox_stats import outbox_stats
+from eventing.outbox_stats import outbox_stats
+from strangler import flags
 
 bp = Blueprint("dashboard", __name__)
 log = logging.getLogger(__name__)

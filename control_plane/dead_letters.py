@@ -18,7 +18,7 @@ from flask_login import current_user
 from control_plane import audit_log, kafka_reader
 from control_plane.kafka_reader import KafkaUnavailable, Message, TopicNotFound
 from control_plane.roles import can, requires
-from domain_services.shared.dead_letters import DEAD_LETTER_TOPICS, Reason, reason_of, republish_headers, source_topic
+from eventing.dead_letters import DEAD_LETTER_TOPICS, Reason, reason_of, republish_headers, source_topic
 
 bp = Blueprint("dead_letters", __name__, url_prefix="/kafka/dead-letters")
 

@@ -7,7 +7,7 @@ from flask import Blueprint, render_template, request
 from control_plane import kafka_reader
 from control_plane.kafka_reader import KafkaUnavailable, Message, TopicNotFound
 from control_plane.roles import can, requires
-from domain_services.shared.event_types import EVENT_TYPES, TOPICS
+from kernel.event_types import EVENT_TYPES, TOPICS
 
 bp = Blueprint("events", __name__)
 PER_TOPIC = 100

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import text
 
 from control_plane.clients import KAFKA_TIMEOUT, kafka_admin, redis_client
-from domain_services.shared.db import read_session
+from kernel.db import read_session
 
 
 def _database() -> None:

@@ -1,7 +1,7 @@
 """Consumer groups as the topic viewer shows them: lag (the kernel's), state and members.
 
 Lag per partition and the age of the oldest unprocessed message come from the kernel's
-:func:`domain_services.shared.consumer_lag.consumer_lag` (the same numbers as the events
+:func:`eventing.consumer_lag.consumer_lag` (the same numbers as the events
 service's ``/metrics``); this module adds what the broker says about each group (state,
 members) and restricts the view to one topic when asked.
 """
@@ -14,8 +14,8 @@ from confluent_kafka import KafkaException
 
 from control_plane.clients import KAFKA_TIMEOUT, kafka_admin
 from control_plane.kafka_reader import KafkaUnavailable
-from domain_services.shared.consumer_lag import GroupLag, LagUnavailable, PartitionLag, consumer_lag
-from domain_services.shared.settings import Settings
+from eventing.consumer_lag import GroupLag, LagUnavailable, PartitionLag, consumer_lag
+from kernel.settings import Settings
 
 
 @dataclass

@@ -17,9 +17,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from control_plane import audit_log
-from domain_services.shared.db import read_session, unit_of_work
-from domain_services.shared.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthorized
-from domain_services.shared.models import OPERATOR_ROLES, FlagAudit, Operator
+from kernel.db import read_session, unit_of_work
+from kernel.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthorized
+from kernel.models import OPERATOR_ROLES, FlagAudit, Operator
 
 MIN_PASSWORD = 10
 MAX_FAILURES = 5

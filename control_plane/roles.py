@@ -13,7 +13,7 @@ from typing import Any
 from flask import abort
 from flask_login import current_user, login_required
 
-from domain_services.shared.models import OPERATOR_ROLES
+from kernel.models import OPERATOR_ROLES
 
 #: permission → roles holding it.
 PERMISSIONS: dict[str, frozenset[str]] = {

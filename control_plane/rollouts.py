@@ -1,6 +1,6 @@
 """Rollout plans in the console: start, pause, resume, abort (ops/admin), one domain's plan partial.
 
-Thin adapter over :mod:`domain_services.shared.rollouts` (which writes the audit rows, actor
+Thin adapter over :mod:`strangler.rollouts` (which writes the audit rows, actor
 = the operator). The partial ``_rollout_plan.html`` is included in each strangler card; when
 the including template passes no ``plan`` it asks :func:`rollout_plan` (a template global
 registered by this blueprint). htmx posts get the partial back; plain posts redirect.
@@ -14,10 +14,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from control_plane.roles import can, requires
-from domain_services.shared import rollouts
-from domain_services.shared.errors import DomainError
-from domain_services.shared.flag_contract import FLAG_DOMAINS
-from domain_services.shared.rollout_plan import DEFAULT_STEPS, Gates
+from kernel.errors import DomainError
+from strangler import rollouts
+from strangler.flag_contract import FLAG_DOMAINS
+from strangler.rollout_plan import DEFAULT_STEPS, Gates
 
 bp = Blueprint("rollouts", __name__)
 GATE_FIELDS = ("max_error_rate", "max_p99_ratio", "max_mismatch_rate", "min_requests")

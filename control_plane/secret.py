@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from domain_services.shared.settings import Settings
+from kernel.settings import Settings
 
 
 def load_secret_key(settings: Settings) -> str:

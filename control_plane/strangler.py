@@ -8,7 +8,7 @@ audit row), and sending everything to the service or jumping more than ``CONFIRM
 asks for a confirmation first. The live part of each card re-polls every few seconds without
 touching the controls (a half-typed reason survives).
 
-Every write goes through :mod:`domain_services.shared.flags` (flag row + audit row + NOTIFY in
+Every write goes through :mod:`strangler.flags` (flag row + audit row + NOTIFY in
 one transaction). htmx posts get the domain's card back; plain form posts redirect.
 """
 
@@ -23,9 +23,9 @@ from redis import RedisError
 
 from control_plane import traffic
 from control_plane.roles import can, requires
-from domain_services.shared import flags, rollouts
-from domain_services.shared.errors import DomainError
-from domain_services.shared.models import FLAG_DOMAINS
+from kernel.errors import DomainError
+from kernel.models import FLAG_DOMAINS
+from strangler import flags, rollouts
 
 bp = Blueprint("strangler", __name__)
 log = logging.getLogger(__name__)

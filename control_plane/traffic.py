@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from control_plane.clients import redis_client
-from domain_services.shared.registry import DOMAINS as DOMAIN_LIST
-from domain_services.shared.registry import FLAGGED
+from kernel.registry import DOMAINS as DOMAIN_LIST
+from kernel.registry import FLAGGED
 
 BACKENDS = ("monolith", "service")
 #: The route the gateway counts for paths outside every domain.

@@ -11,8 +11,8 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import create_engine, text
 
-from domain_services.shared.metadata import load_all_models
-from domain_services.shared.settings import get_settings
+from kernel.metadata import load_all_models
+from kernel.settings import get_settings
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

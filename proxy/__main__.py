@@ -15,7 +15,7 @@ import logging
 import os
 import shutil
 
-from domain_services.shared.settings import get_settings
+from kernel.settings import get_settings
 
 DEFAULT_PORT = 8000
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from domain_services.shared.settings import Settings, get_settings
+from kernel.settings import Settings, get_settings
 from proxy.gateway import Gateway
 from proxy.target import encode_decoded
 from proxy.types import Headers, Inbound, Receive, Scope, Send

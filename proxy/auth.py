@@ -1,6 +1,6 @@
 """Gateway authentication: who a bearer token speaks for, or :class:`AuthError` (401).
 
-Tokens are Ed25519 JWTs checked by :func:`domain_services.shared.tokens.verify_claims`
+Tokens are Ed25519 JWTs checked by :func:`kernel.tokens.verify_claims`
 (pinned algorithm, issuer, expiry, ``typ`` = access, a known role). A verified token's claims
 are cached until it expires (bounded), so repeat requests skip the signature check; the
 revocation check (:class:`~proxy.revocations.RevocationCache`) runs on every request, so a
@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import time
 
-from domain_services.shared.settings import Settings
-from domain_services.shared.tokens import InvalidToken, TokenClaims, load_public_key, verify_claims
+from kernel.settings import Settings
+from kernel.tokens import InvalidToken, TokenClaims, load_public_key, verify_claims
 from proxy.policy import MODES
 from proxy.revocations import RevocationCache
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from domain_services.shared.flag_contract import FLAG_FIELDS, NOTIFY_CHANNEL, SELECT_ALL, initial_flags
-from domain_services.shared.settings import Settings
+from kernel.settings import Settings
 from proxy.pgmirror import CONNECT_KWARGS, PgMirror, libpq_url
 from proxy.routing import FLAGGED_DOMAINS, Flag, RoutingTable
+from strangler.flag_contract import FLAG_FIELDS, NOTIFY_CHANNEL, SELECT_ALL, initial_flags
 
 __all__ = ["CONNECT_KWARGS", "FlagCache", "build_table", "defaults_table", "libpq_url"]
 

@@ -19,9 +19,8 @@ from collections.abc import AsyncIterator
 from pyreqwest.client import Client
 from pyreqwest.exceptions import RequestError
 
-from domain_services.shared import rollout_gates
-from domain_services.shared.settings import Settings
-from domain_services.shared.tokens import TokenClaims
+from kernel.settings import Settings
+from kernel.tokens import TokenClaims
 from proxy import forward, health, idempotency, intake, metrics, policy, retry, target
 from proxy.auth import Authenticator, AuthError
 from proxy.flagcache import FlagCache
@@ -30,6 +29,7 @@ from proxy.rollback import AutoRollback
 from proxy.routing import Flag, Upstreams, route_of
 from proxy.shadow import Shadower
 from proxy.types import Headers, Inbound, Responder
+from strangler import rollout_gates
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from domain_services.shared.settings import Settings
+from kernel.settings import Settings
 from proxy.types import Headers
 
 #: Seconds before the minimum rate applies (connection set-up, first packet).

@@ -2,7 +2,7 @@
 
 The users service writes one ``token_revocations`` row per user (``not_before``, epoch seconds)
 and notifies ``token_revocations`` in the same statement
-(:mod:`domain_services.shared.revocations`). A token whose ``iat`` is before its user's
+(:mod:`kernel.revocations`). A token whose ``iat`` is before its user's
 ``not_before`` is refused. A :class:`~proxy.pgmirror.PgMirror`: the listener applies each payload
 (``<user_id>:<not_before>``) to the map at once — no query on the hot path of a revocation —
 and the reader re-reads the whole table at start, after every (re)connect and every
@@ -20,8 +20,8 @@ import logging
 import time
 from typing import Any
 
-from domain_services.shared import revocations
-from domain_services.shared.settings import Settings
+from kernel import revocations
+from kernel.settings import Settings
 from proxy.pgmirror import PgMirror
 
 log = logging.getLogger(__name__)

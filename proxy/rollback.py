@@ -13,7 +13,7 @@ served the request through fallback. Two rules trip a rollback of a domain whose
 Then the proxy:
 
 1. swaps its own table to ``mode=monolith`` at once (no round trip before it stops sending);
-2. runs the flag contract's change protocol (:mod:`domain_services.shared.flag_contract`) over
+2. runs the flag contract's change protocol (:mod:`strangler.flag_contract`) over
    psycopg: locks the flag row, sets ``mode='monolith'``, writes a ``flag_audit`` row (action
    ``flag.auto_rollback``, actor ``proxy:<host>:<pid>``, reason ``auto-rollback: …``) and
    ``pg_notify``s every other proxy, in one transaction. A proxy that finds the row already at
@@ -31,11 +31,11 @@ import socket
 
 import psycopg
 
-from domain_services.shared import flag_contract as contract
 from proxy.failures import ConsecutiveFailures
 from proxy.flagcache import CONNECT_KWARGS, FlagCache
 from proxy.metrics import ROLLBACKS
 from proxy.routing import Flag
+from strangler import flag_contract as contract
 
 log = logging.getLogger(__name__)
 

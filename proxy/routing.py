@@ -10,9 +10,9 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from domain_services.shared import registry
-from domain_services.shared.flag_contract import FLAG_DEFAULTS
+from kernel import registry
 from proxy.bucketing import in_service
+from strangler.flag_contract import FLAG_DEFAULTS
 
 FLAGGED_DOMAINS = registry.FLAGGED
 
@@ -33,7 +33,7 @@ def route_of(path: str) -> str:
 class Flag:
     """One domain's routing flag (a row of ``migration_flags`` or its defaults).
 
-    Field defaults are the contract's (:data:`~domain_services.shared.flag_contract.FLAG_DEFAULTS`).
+    Field defaults are the contract's (:data:`~strangler.flag_contract.FLAG_DEFAULTS`).
     """
 
     domain: str

@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from domain_services.shared.settings import Settings, get_settings
+from kernel.settings import Settings, get_settings
 from proxy.app import has_body
 from proxy.gateway import Gateway
 from proxy.target import encode_decoded

@@ -18,8 +18,8 @@ import time
 from pyreqwest.client import Client
 from pyreqwest.exceptions import PyreqwestError
 
-from domain_services.shared.rollout_gates import shadow_field
 from proxy.metrics import SHADOW, Recorder
+from strangler.rollout_gates import shadow_field
 
 log = logging.getLogger(__name__)
 MAX_INFLIGHT = 64

@@ -16,8 +16,8 @@ import os
 import pytest
 from sqlalchemy.engine import make_url
 
-from domain_services.shared import db
-from domain_services.shared.settings import load_settings
+from kernel import db
+from kernel.settings import load_settings
 
 
 def as_test_database(database_url: str) -> str:

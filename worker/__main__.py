@@ -12,8 +12,8 @@ import threading
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from domain_services.shared.outbox_stats import outbox_stats
-from domain_services.shared.settings import get_settings
+from eventing.outbox_stats import outbox_stats
+from kernel.settings import get_settings
 from worker.app import configure
 
 STATS_INTERVAL_S = 10.0

@@ -11,8 +11,8 @@ import logging
 from celery import Celery
 from celery.signals import after_setup_logger
 
-from domain_services.shared import db
-from domain_services.shared.settings import Settings, get_settings
+from kernel import db
+from kernel.settings import Settings, get_settings
 
 RELAY_TASK = "worker.relay_outbox"
 ROLLOUT_TASK = "worker.rollout_tick"
@@ -43,7 +43,7 @@ def configure(settings: Settings | None = None) -> Celery:
                 "schedule": SWEEP_INTERVAL_S,
                 "options": {"expires": TASK_EXPIRES_S},
             },
-            # rollout plans (domain_services/shared/rollouts.py): advance, wait or roll back
+            # rollout plans (strangler/rollouts.py): advance, wait or roll back
             "rollout-runner": {
                 "task": ROLLOUT_TASK,
                 "schedule": ROLLOUT_INTERVAL_S,

@@ -8,10 +8,10 @@ import threading
 import redis
 from confluent_kafka import KafkaError, Producer
 
-from domain_services.shared import rollouts
-from domain_services.shared.db import get_engine
-from domain_services.shared.kafka import producer_config
-from domain_services.shared.settings import get_settings
+from eventing.kafka import producer_config
+from kernel.db import get_engine
+from kernel.settings import get_settings
+from strangler import rollouts
 from worker.app import RELAY_TASK, ROLLOUT_TASK, app
 from worker.relay import relay_pending
 

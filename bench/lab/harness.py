@@ -139,8 +139,8 @@ def bench_database() -> str:
     from sqlalchemy.engine import make_url
 
     from cinemaabyss.commands.db import alembic_config
-    from domain_services.shared import flags
-    from domain_services.shared.settings import load_settings
+    from kernel.settings import load_settings
+    from strangler import flags
 
     url = make_url(load_settings().database_url)
     name = f"{url.database}_bench"
@@ -199,7 +199,7 @@ def cpu_seconds(pgid: int) -> float:
 
 def token_setup(workdir: Path) -> tuple[str, str]:
     """A fresh Ed25519 key pair: ``(public key path for the gateway, an access token for user 42)``."""
-    from domain_services.shared.tokens import generate_keys, issue_token
+    from kernel.tokens import generate_keys, issue_token
 
     private_pem, public_pem = generate_keys()
     public = workdir / "jwt.pub"

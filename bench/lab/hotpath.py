@@ -123,7 +123,7 @@ class FakeClient:
 
 def build(workdir: Path) -> tuple[Any, FakeScope]:
     """The RSGI app with its gateway wired to fakes, and a scope carrying a valid token."""
-    from domain_services.shared.settings import load_settings
+    from kernel.settings import load_settings
     from proxy.routing import Flag
     from proxy.rsgi import RsgiProxy
 

@@ -53,7 +53,7 @@ PARTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("intake (body, limits)", re.compile(r"proxy/intake\.py")),
     ("routing", re.compile(r"proxy/(routing|bucketing|rollback|flagcache)\.py|mmh3")),
     ("retry, idempotency", re.compile(r"proxy/(retry|idempotency|failures)\.py")),
-    ("auth", re.compile(r"proxy/(auth|policy|revocations)\.py|jwt/|domain_services/shared/tokens")),
+    ("auth", re.compile(r"proxy/(auth|policy|revocations)\.py|jwt/|kernel/tokens")),
     ("client (pyreqwest)", re.compile(r"pyreqwest/|aiohttp/|yarl/|multidict/|proxy/forward\.py")),
     # a leaf in the adapter is a call into granian (response_bytes, body reads): the interface
     ("server interface", re.compile(r"proxy/(rsgi|app)\.py|granian/_futures\.py")),

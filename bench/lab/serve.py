@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the options and serve until terminated."""
-    from domain_services.shared.settings import get_settings
+    from kernel.settings import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--app", default="proxy.rsgi:app")

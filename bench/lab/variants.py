@@ -49,7 +49,7 @@ class VariantProxy(RsgiProxy):
         self.gateway_class = gateway_class
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        from domain_services.shared.settings import get_settings
+        from kernel.settings import get_settings
 
         self.gateway = self.gateway_class(get_settings())
         loop.run_until_complete(self.gateway.startup())
@@ -103,7 +103,7 @@ class Floor:
         loop.run_until_complete(self._start())
 
     async def _start(self) -> None:
-        from domain_services.shared.settings import get_settings
+        from kernel.settings import get_settings
 
         self.base = get_settings().monolith_url.rstrip("/")
         if self.mode.startswith("reqwest"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from domain_services.shared.settings import describe, get_settings
+from kernel.settings import describe, get_settings
 
 
 @click.command("config")

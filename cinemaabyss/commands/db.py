@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.exc import OperationalError
 
-from domain_services.shared.settings import PROJECT_ROOT
+from kernel.settings import PROJECT_ROOT
 
 
 def alembic_config(url: str | None = None) -> Config:

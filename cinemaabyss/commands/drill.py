@@ -20,8 +20,8 @@ from cinemaabyss.stack.apps import AppRunner
 from cinemaabyss.stack.errors import StackError
 from cinemaabyss.stack.paths import StackPaths
 from cinemaabyss.stack.processes import PROCESSES
-from domain_services.shared.settings import get_settings
-from domain_services.shared.tokens import issue_token, key_paths
+from kernel.settings import get_settings
+from kernel.tokens import issue_token, key_paths
 
 DRILL_USER_ID = 1
 

@@ -8,9 +8,9 @@ import json
 import click
 from sqlalchemy.exc import OperationalError
 
-from domain_services.shared import flags as flag_store
-from domain_services.shared.errors import InvalidInput
-from domain_services.shared.flag_contract import FLAG_DOMAINS, FLAG_MODES
+from kernel.errors import InvalidInput
+from strangler import flags as flag_store
+from strangler.flag_contract import FLAG_DOMAINS, FLAG_MODES
 
 DOMAIN = click.Choice(FLAG_DOMAINS)
 

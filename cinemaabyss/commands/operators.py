@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from domain_services.shared.errors import DomainError
-from domain_services.shared.models import OPERATOR_ROLES
-from domain_services.shared.settings import get_settings
+from kernel.errors import DomainError
+from kernel.models import OPERATOR_ROLES
+from kernel.settings import get_settings
 
 
 @click.command("create-operator")

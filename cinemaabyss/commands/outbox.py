@@ -7,7 +7,7 @@ import json
 import click
 from sqlalchemy.exc import OperationalError
 
-from domain_services.shared.outbox_stats import outbox_stats
+from eventing.outbox_stats import outbox_stats
 
 
 @click.group("outbox")
@@ -35,8 +35,8 @@ def status_command(as_json: bool) -> None:
 @outbox_group.command("nudge")
 def nudge_command() -> None:
     """Ask the worker to relay now (instead of waiting for the next one-second sweep)."""
-    from domain_services.shared.relay_nudge import RelayNudge
-    from domain_services.shared.settings import get_settings
+    from kernel.relay_nudge import RelayNudge
+    from kernel.settings import get_settings
 
     if not RelayNudge(get_settings().redis_url).send_now():
         raise click.ClickException("could not reach the Celery broker (Redis)")

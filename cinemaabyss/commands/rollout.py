@@ -1,6 +1,6 @@
 """``cinemaabyss rollout start|pause|resume|abort|status DOMAIN``: rollout plans from a terminal.
 
-Thin adapter over :mod:`domain_services.shared.rollouts`; the beat task advances the plan.
+Thin adapter over :mod:`strangler.rollouts`; the beat task advances the plan.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import json
 import click
 
 from cinemaabyss.commands.flags import DOMAIN, _actor, _run
-from domain_services.shared import rollouts
-from domain_services.shared.errors import DomainError
+from kernel.errors import DomainError
+from strangler import rollouts
 
 
 def _call(func, *args, **kwargs):

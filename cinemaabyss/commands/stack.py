@@ -12,7 +12,7 @@ import click
 from cinemaabyss.stack.errors import StackError
 from cinemaabyss.stack.orchestrator import Stack
 from cinemaabyss.stack.paths import StackPaths
-from domain_services.shared.settings import get_settings
+from kernel.settings import get_settings
 
 
 def _one_line_errors(func: Callable[..., None]) -> Callable[..., None]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import click
 
-from domain_services.shared.db import unit_of_work
-from domain_services.shared.errors import DomainError
-from domain_services.shared.tokens import ROLES
+from kernel.db import unit_of_work
+from kernel.errors import DomainError
+from kernel.tokens import ROLES
 
 
 @click.group("users")

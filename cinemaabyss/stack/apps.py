@@ -13,7 +13,7 @@ from cinemaabyss.stack.paths import StackPaths, project_root
 from cinemaabyss.stack.processes import PROCESSES, AppProcess
 from cinemaabyss.stack.procs import PidFile, ensure_port_free, start_detached, stop_group, wait_ready
 from cinemaabyss.stack.sysenv import child_env
-from domain_services.shared.settings import Settings
+from kernel.settings import Settings
 
 HEALTH_TIMEOUT_S = 45
 # a port-less process counts as started when it is still alive after this long

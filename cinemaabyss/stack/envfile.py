@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 # One parser for env files: the settings module's (it reads this file too).
-from domain_services.shared.settings import read_env_file
+from kernel.settings import read_env_file
 
 __all__ = ["read_env_file", "write_env_file"]
 

@@ -29,8 +29,8 @@ from cinemaabyss.stack.procs import (
     wait_ready,
 )
 from cinemaabyss.stack.sysenv import cache_dir
-from domain_services.shared import registry
-from domain_services.shared.dead_letters import DEAD_LETTER_TOPICS
+from eventing.dead_letters import DEAD_LETTER_TOPICS
+from kernel import registry
 
 NAME = "kafka"
 TOPICS = registry.TOPICS + DEAD_LETTER_TOPICS  # each domain topic and its dead-letter topic

@@ -26,7 +26,7 @@ from cinemaabyss.stack.paths import StackPaths, project_root
 from cinemaabyss.stack.postgres import DATABASES, ROLE, Postgres, port_from_url
 from cinemaabyss.stack.processes import PROCESSES
 from cinemaabyss.stack.redis_server import Redis
-from domain_services.shared.settings import Settings
+from kernel.settings import Settings
 
 Say = Callable[[str], None]
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cinemaabyss.stack.errors import StackError
-from domain_services.shared.settings import PROJECT_ROOT, Settings
+from kernel.settings import PROJECT_ROOT, Settings
 
 
 @dataclass(frozen=True)

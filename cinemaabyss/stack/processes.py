@@ -1,7 +1,7 @@
 """The application processes ``make up`` starts, in start order.
 
 Each is started as ``python -m <module>`` with ``PORT`` in its environment. The domain
-services come from the domain registry (``domain_services/shared/registry.py``); the
+services come from the domain registry (``kernel/registry.py``); the
 deployments around them (monolith, gateway, console, worker) are listed here. A module that
 cannot run is an error the stack reports, never a process skipped.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain_services.shared.registry import DOMAINS
-from domain_services.shared.settings import Settings
+from kernel.registry import DOMAINS
+from kernel.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The two things the stack takes from the process environment besides settings.
 
-Application configuration is read only by ``domain_services.shared.settings``. The stack also
+Application configuration is read only by ``kernel.settings``. The stack also
 has to (a) hand its own environment down to the processes it starts and (b) honour the XDG
 cache convention for the Kafka jar cache — neither is application configuration, and keeping
 both here makes this the only ``os.environ`` access in the stack.

@@ -20,10 +20,10 @@ from aiohttp import web
 from domain_services.events.metrics import PipelineMetrics, metrics_handler
 from domain_services.events.publisher import AsyncPublisher
 from domain_services.events.schemas import PARSERS, SOURCE
-from domain_services.shared.envelope import make_envelope
-from domain_services.shared.errors import DomainError, InvalidInput
-from domain_services.shared.kafka import PublishError
-from domain_services.shared.settings import Settings
+from eventing.kafka import PublishError
+from kernel.envelope import make_envelope
+from kernel.errors import DomainError, InvalidInput
+from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

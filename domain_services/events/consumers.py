@@ -1,7 +1,7 @@
 """The events service's consumer: ``events-service`` logs one structured line per event.
 
 The loop itself (batches, commits, retries, dead letters) is the kernel's
-:mod:`domain_services.shared.consumer`; this module only says what "handled" means here:
+:mod:`eventing.consumer`; this module only says what "handled" means here:
 claim the batch's event ids (``processed_events``) and log each event once, marking
 re-deliveries as duplicates. A value that is not an envelope is logged as ``valid: false``.
 """
@@ -14,8 +14,8 @@ import sys
 
 from sqlalchemy import text
 
-from domain_services.shared.consumer import Delivery
-from domain_services.shared.db import get_engine
+from eventing.consumer import Delivery
+from kernel.db import get_engine
 
 GROUP = "events-service"
 

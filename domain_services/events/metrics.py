@@ -23,9 +23,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from confluent_kafka import KafkaException
 
-from domain_services.shared.consumer_lag import GroupLag, LagReader, LagUnavailable
-from domain_services.shared.dead_letters import DeadLetterCounter
-from domain_services.shared.settings import Settings
+from eventing.consumer_lag import GroupLag, LagReader, LagUnavailable
+from eventing.dead_letters import DeadLetterCounter
+from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from domain_services.shared.kafka import PublishError, encode, producer_config
-from domain_services.shared.settings import Settings
+from eventing.kafka import PublishError, encode, producer_config
+from kernel.settings import Settings
 
 # librdkafka fails an unacknowledged message after this long; the guard timer below is only
 # a backstop should a report never arrive.

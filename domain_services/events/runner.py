@@ -19,11 +19,11 @@ from aiohttp import web
 
 from domain_services.events.api import create_app
 from domain_services.events.consumers import GROUP, log_events
-from domain_services.shared import db
-from domain_services.shared.app_factory import configure_logging
-from domain_services.shared.consumer import run_consumer
-from domain_services.shared.event_types import TOPICS
-from domain_services.shared.settings import get_settings
+from eventing.consumer import run_consumer
+from kernel import db
+from kernel.app_factory import configure_logging
+from kernel.event_types import TOPICS
+from kernel.settings import get_settings
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 8082

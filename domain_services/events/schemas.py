@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from domain_services.shared import validation as v
-from domain_services.shared.event_types import MOVIE_TOPIC, PAYMENT_TOPIC, USER_TOPIC
+from kernel import validation as v
+from kernel.event_types import MOVIE_TOPIC, PAYMENT_TOPIC, USER_TOPIC
 
 SOURCE = "events-api"
 

@@ -1,6 +1,6 @@
 """Composition root of the monolith: every flagged domain's blueprint in one app.
 
-The domains come from the registry (``domain_services/shared/registry.py``): a flagged domain
+The domains come from the registry (``kernel/registry.py``): a flagged domain
 is one the strangler moves out of the monolith, so the monolith serves it too. Each domain
 package follows one convention — ``<package>.api.blueprint`` and
 ``<package>.openapi.FRAGMENT`` — so a new domain needs no edit here.
@@ -12,9 +12,9 @@ import importlib
 
 from flask import Flask
 
-from domain_services.shared import openapi, registry
-from domain_services.shared.app_factory import create_app as build
-from domain_services.shared.settings import Settings
+from kernel import openapi, registry
+from kernel.app_factory import create_app as build
+from kernel.settings import Settings
 
 DEFAULT_PORT = 8080
 HEALTH_PATH = "/health"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from domain_services.movies import services
-from domain_services.shared.http import created, json_body
-from domain_services.shared.identity import current_identity, require_user
-from domain_services.shared.pagination import parse_id, parse_page
-from domain_services.shared.validation import query_text
+from kernel.http import created, json_body
+from kernel.identity import current_identity, require_user
+from kernel.pagination import parse_id, parse_page
+from kernel.validation import query_text
 
 blueprint = Blueprint("movies", __name__)
 

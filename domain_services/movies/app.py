@@ -6,9 +6,9 @@ from flask import Flask
 
 from domain_services.movies.api import blueprint
 from domain_services.movies.openapi import FRAGMENT
-from domain_services.shared import openapi
-from domain_services.shared.app_factory import create_app as build
-from domain_services.shared.settings import Settings
+from kernel import openapi
+from kernel.app_factory import create_app as build
+from kernel.settings import Settings
 
 DEFAULT_PORT = 8081
 HEALTH_PATH = "/api/movies/health"

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain_services.shared.db import Base
+from kernel.db import Base
 
 
 class Movie(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain_services.shared.openapi import PAGE_PARAMS, body, errors, id_param, ok, ref, text_param
+from kernel.openapi import PAGE_PARAMS, body, errors, id_param, ok, ref, text_param
 
 _GENRES = {"type": "array", "maxItems": 20, "items": {"type": "string", "minLength": 1, "maxLength": 50}}
 

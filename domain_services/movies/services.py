@@ -15,12 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain_services.movies.models import Movie, MovieGenre, UserRating
-from domain_services.shared import validation as v
-from domain_services.shared.db import read_session, unit_of_work
-from domain_services.shared.errors import InvalidInput, NotFound
-from domain_services.shared.integrity import translate
-from domain_services.shared.outbox import add_event
-from domain_services.shared.pagination import EVERYTHING, Page
+from kernel import validation as v
+from kernel.db import read_session, unit_of_work
+from kernel.errors import InvalidInput, NotFound
+from kernel.integrity import translate
+from kernel.outbox import add_event
+from kernel.pagination import EVERYTHING, Page
 
 SOURCE = "movies"
 # In ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``, ``xmax = 0`` tells an insert from an update.

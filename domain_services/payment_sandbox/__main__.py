@@ -1,7 +1,7 @@
 """``python -m domain_services.payment_sandbox``: serve the sandbox provider on ``PORT`` (default 8085)."""
 
 from domain_services.payment_sandbox.app import DEFAULT_PORT, create_app
-from domain_services.shared.server import serve
+from kernel.server import serve
 
 if __name__ == "__main__":
     serve(create_app, DEFAULT_PORT)

@@ -27,10 +27,10 @@ import httpx
 from flask import Flask, jsonify, request
 
 from domain_services.payments.webhooks import SIGNATURE_HEADER, load_or_create_secret, signature_header
-from domain_services.shared.app_factory import create_app as build
-from domain_services.shared.errors import InvalidInput, Unauthorized
-from domain_services.shared.http import json_body
-from domain_services.shared.settings import Settings
+from kernel.app_factory import create_app as build
+from kernel.errors import InvalidInput, Unauthorized
+from kernel.http import json_body
+from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from flask.blueprints import BlueprintSetupState
 
 from domain_services.payments import checkout, services, subscriptions, webhooks
 from domain_services.payments.provider import PaymentProvider, SandboxProvider
-from domain_services.shared.http import created, error_response, json_body
-from domain_services.shared.identity import current_identity
-from domain_services.shared.pagination import parse_id, parse_page
-from domain_services.shared.settings import Settings
+from kernel.http import created, error_response, json_body
+from kernel.identity import current_identity
+from kernel.pagination import parse_id, parse_page
+from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("payments", __name__)

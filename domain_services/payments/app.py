@@ -6,9 +6,9 @@ from flask import Flask
 
 from domain_services.payments.api import blueprint
 from domain_services.payments.openapi import FRAGMENT
-from domain_services.shared import openapi
-from domain_services.shared.app_factory import create_app as build
-from domain_services.shared.settings import Settings
+from kernel import openapi
+from kernel.app_factory import create_app as build
+from kernel.settings import Settings
 
 DEFAULT_PORT = 8084
 HEALTH_PATH = "/api/payments/health"

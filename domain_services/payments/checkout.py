@@ -26,9 +26,9 @@ from domain_services.payments.models import Payment, PaymentCheckout, ProviderEv
 from domain_services.payments.plans import CURRENCY
 from domain_services.payments.provider import CheckoutRequest, PaymentProvider
 from domain_services.payments.services import load_payment, to_dict, transition
-from domain_services.shared.db import read_session, unit_of_work
-from domain_services.shared.errors import Conflict
-from domain_services.shared.identity import PRIVILEGED, Identity, require_owner, require_role
+from kernel.db import read_session, unit_of_work
+from kernel.errors import Conflict
+from kernel.identity import PRIVILEGED, Identity, require_owner, require_role
 
 log = logging.getLogger(__name__)
 

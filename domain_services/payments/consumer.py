@@ -3,7 +3,7 @@
 Payments owns its reaction to its own events (a completed plan payment extends the user's
 subscription, :mod:`domain_services.payments.reactions`), so it ships and scales with the
 payments domain, not with the events service. The loop — commits after handling, retries,
-dead letters on ``payment-events.dlq`` — is the kernel's :mod:`domain_services.shared.consumer`.
+dead letters on ``payment-events.dlq`` — is the kernel's :mod:`eventing.consumer`.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import threading
 from typing import Any
 
 from domain_services.payments import reactions
-from domain_services.shared import db
-from domain_services.shared.app_factory import configure_logging
-from domain_services.shared.consumer import Delivery, run_consumer
-from domain_services.shared.consumer_retry import PoisonMessage
-from domain_services.shared.event_types import PAYMENT_TOPIC
-from domain_services.shared.settings import get_settings
+from eventing.consumer import Delivery, run_consumer
+from eventing.consumer_retry import PoisonMessage
+from kernel import db
+from kernel.app_factory import configure_logging
+from kernel.event_types import PAYMENT_TOPIC
+from kernel.settings import get_settings
 
 
 def check_payment_event(envelope: dict[str, Any]) -> None:

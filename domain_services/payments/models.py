@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain_services.payments.plans import PLAN_TYPES
-from domain_services.shared.db import Base
+from kernel.db import Base
 
 __all__ = ["PAYMENT_STATUSES", "PLAN_TYPES", "Payment", "PaymentCheckout", "ProviderEvent", "Subscription"]
 

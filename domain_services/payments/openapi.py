@@ -7,7 +7,7 @@ from domain_services.payments.models import PAYMENT_STATUSES, PLAN_TYPES
 from domain_services.payments.plans import PLAN_PRICES
 from domain_services.payments.services import MAX_AMOUNT
 from domain_services.payments.webhooks import SIGNATURE_HEADER
-from domain_services.shared.openapi import MAX_ID, PAGE_PARAMS, body, errors, id_param, ok, ref
+from kernel.openapi import MAX_ID, PAGE_PARAMS, body, errors, id_param, ok, ref
 
 _USER_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 _PRICES = ", ".join(f"{plan} {price}" for plan, price in PLAN_PRICES.items())

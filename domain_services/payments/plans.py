@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from domain_services.shared.errors import InvalidInput
+from kernel.errors import InvalidInput
 
 CURRENCY = "USD"
 PLAN_PRICES: dict[str, Decimal] = {

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import httpx
 
-from domain_services.shared.errors import DomainError
+from kernel.errors import DomainError
 
 
 class ProviderUnavailable(DomainError):

@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 from domain_services.payments.models import PLAN_TYPES, Payment, Subscription
 from domain_services.payments.plans import is_full_price
 from domain_services.payments.subscriptions import to_dict
-from domain_services.shared.db import UnitOfWork, unit_of_work
-from domain_services.shared.envelope import utcnow
-from domain_services.shared.outbox import add_event
+from kernel.db import UnitOfWork, unit_of_work
+from kernel.envelope import utcnow
+from kernel.outbox import add_event
 
 log = logging.getLogger(__name__)
 

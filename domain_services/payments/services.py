@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from domain_services.payments.models import PAYMENT_STATUSES, PLAN_TYPES, Payment
 from domain_services.payments.plans import check_amount
-from domain_services.shared import validation as v
-from domain_services.shared.db import UnitOfWork, read_session, unit_of_work
-from domain_services.shared.errors import Conflict, InvalidInput, NotFound
-from domain_services.shared.identity import PRIVILEGED, SYSTEM, Identity, require_owner, require_role
-from domain_services.shared.integrity import translate
-from domain_services.shared.outbox import add_event
-from domain_services.shared.pagination import EVERYTHING, Page
+from kernel import validation as v
+from kernel.db import UnitOfWork, read_session, unit_of_work
+from kernel.errors import Conflict, InvalidInput, NotFound
+from kernel.identity import PRIVILEGED, SYSTEM, Identity, require_owner, require_role
+from kernel.integrity import translate
+from kernel.outbox import add_event
+from kernel.pagination import EVERYTHING, Page
 
 SOURCE = "payments"
 MAX_AMOUNT = 99_999_999.99

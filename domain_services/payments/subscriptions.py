@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from domain_services.payments.models import PLAN_TYPES, Subscription
 from domain_services.payments.services import owner_filter, unknown_user
-from domain_services.shared import validation as v
-from domain_services.shared.db import read_session, unit_of_work
-from domain_services.shared.errors import Forbidden, InvalidInput, NotFound
-from domain_services.shared.identity import PRIVILEGED, SYSTEM, Identity, require_owner, require_role, require_user
-from domain_services.shared.integrity import translate
-from domain_services.shared.outbox import add_event
-from domain_services.shared.pagination import EVERYTHING, Page
+from kernel import validation as v
+from kernel.db import read_session, unit_of_work
+from kernel.errors import Forbidden, InvalidInput, NotFound
+from kernel.identity import PRIVILEGED, SYSTEM, Identity, require_owner, require_role, require_user
+from kernel.integrity import translate
+from kernel.outbox import add_event
+from kernel.pagination import EVERYTHING, Page
 
 SOURCE = "payments"
 

@@ -18,8 +18,8 @@ import os
 import secrets
 from pathlib import Path
 
-from domain_services.shared.errors import DomainError
-from domain_services.shared.settings import Settings
+from kernel.errors import DomainError
+from kernel.settings import Settings
 
 SIGNATURE_HEADER = "Cinemaabyss-Signature"
 SCHEME = "v1"

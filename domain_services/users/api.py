@@ -10,14 +10,14 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 from flask.blueprints import BlueprintSetupState
 
-from domain_services.shared.http import created, json_body
-from domain_services.shared.identity import Identity, current_identity
-from domain_services.shared.pagination import parse_id, parse_page
-from domain_services.shared.settings import Settings
-from domain_services.shared.tokens import load_or_create_keys
-from domain_services.shared.validation import query_text
 from domain_services.users import auth, services, sessions
 from domain_services.users.throttle import LoginThrottle
+from kernel.http import created, json_body
+from kernel.identity import Identity, current_identity
+from kernel.pagination import parse_id, parse_page
+from kernel.settings import Settings
+from kernel.tokens import load_or_create_keys
+from kernel.validation import query_text
 
 blueprint = Blueprint("users", __name__)
 EXTENSION = "cinemaabyss.users"

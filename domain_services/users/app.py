@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from domain_services.shared import openapi
-from domain_services.shared.app_factory import create_app as build
-from domain_services.shared.settings import Settings
 from domain_services.users.api import blueprint
 from domain_services.users.openapi import FRAGMENT
+from kernel import openapi
+from kernel.app_factory import create_app as build
+from kernel.settings import Settings
 
 DEFAULT_PORT = 8083
 HEALTH_PATH = "/api/users/health"

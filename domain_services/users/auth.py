@@ -14,14 +14,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
-from domain_services.shared import validation as v
-from domain_services.shared.db import read_session, unit_of_work
-from domain_services.shared.errors import Forbidden, InvalidInput, TooManyRequests, Unauthorized
-from domain_services.shared.outbox import add_event
 from domain_services.users import services, sessions
 from domain_services.users.models import User
 from domain_services.users.sessions import TokenSigner
 from domain_services.users.throttle import LoginThrottle
+from kernel import validation as v
+from kernel.db import read_session, unit_of_work
+from kernel.errors import Forbidden, InvalidInput, TooManyRequests, Unauthorized
+from kernel.outbox import add_event
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128

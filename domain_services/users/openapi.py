@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from domain_services.shared.openapi import PAGE_PARAMS, body, errors, id_param, ok, ref, text_param
-from domain_services.shared.tokens import ROLES
 from domain_services.users.auth import MAX_PASSWORD, MIN_PASSWORD
+from kernel.openapi import PAGE_PARAMS, body, errors, id_param, ok, ref, text_param
+from kernel.tokens import ROLES
 
 _USERNAME = {"type": "string", "minLength": 3, "maxLength": 50, "pattern": r"^[A-Za-z0-9_.\-]{3,50}$"}
 _EMAIL = {"type": "string", "format": "email", "maxLength": 255, "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"}

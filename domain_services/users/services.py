@@ -9,16 +9,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain_services.shared import validation as v
-from domain_services.shared.db import read_session, unit_of_work
-from domain_services.shared.errors import Conflict, Forbidden, InvalidInput, NotFound
-from domain_services.shared.identity import SYSTEM, Identity, require_owner
-from domain_services.shared.integrity import translate
-from domain_services.shared.outbox import add_event
-from domain_services.shared.pagination import EVERYTHING, Page
-from domain_services.shared.tokens import ROLES
 from domain_services.users import sessions
 from domain_services.users.models import User
+from kernel import validation as v
+from kernel.db import read_session, unit_of_work
+from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from kernel.identity import SYSTEM, Identity, require_owner
+from kernel.integrity import translate
+from kernel.outbox import add_event
+from kernel.pagination import EVERYTHING, Page
+from kernel.tokens import ROLES
 
 SOURCE = "users"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,50}$")

@@ -6,7 +6,7 @@ returns a new pair. Presenting a used refresh token again means it was copied, s
 token of that user is revoked (the thief and the owner both have to log in again).
 
 Revocation is per user (``token_revocations.not_before``, see
-``domain_services/shared/revocations.py``): logout, ``POST /api/auth/revoke`` and deleting or
+``kernel/revocations.py``): logout, ``POST /api/auth/revoke`` and deleting or
 disabling a user refuse every token issued before that moment, at every gateway within
 seconds (they LISTEN) and here (the users service checks the row itself).
 """
@@ -21,13 +21,13 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from domain_services.shared import revocations
-from domain_services.shared import validation as v
-from domain_services.shared.db import UnitOfWork, read_session, unit_of_work
-from domain_services.shared.errors import Forbidden, InvalidInput, NotFound, Unauthorized
-from domain_services.shared.identity import ANONYMOUS_IDENTITY, Identity, require_user
-from domain_services.shared.tokens import REFRESH, InvalidToken, decode_claims, issue_token
 from domain_services.users.models import RefreshToken, User
+from kernel import revocations
+from kernel import validation as v
+from kernel.db import UnitOfWork, read_session, unit_of_work
+from kernel.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from kernel.identity import ANONYMOUS_IDENTITY, Identity, require_user
+from kernel.tokens import REFRESH, InvalidToken, decode_claims, issue_token
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 * ``users.role`` (``user`` | ``editor`` | ``admin`` | ``service``, default ``user``) and
   ``users.disabled``: what a token may do, and whether its user may still log in.
 * ``token_revocations``: per user, tokens issued before ``not_before`` are refused (the
-  gateways LISTEN on ``token_revocations``; see ``domain_services/shared/revocations.py``).
+  gateways LISTEN on ``token_revocations``; see ``kernel/revocations.py``).
   No foreign key: the row must outlive a deleted user.
 * ``refresh_tokens``: each refresh token's ``jti``, so a refresh token works once (rotation).
 * ``payments.status`` defaults to ``pending``: only the payment side completes a payment.

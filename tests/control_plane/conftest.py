@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from domain_services.shared.models import OPERATOR_ROLES
+from kernel.models import OPERATOR_ROLES
 
 PASSWORD = "correct-horse-battery"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
@@ -38,7 +38,7 @@ def operators(db_url) -> dict[str, str]:
 def console_app(db_url, operators):
     """The console app bound to the test database (CSRF on, as in production)."""
     from control_plane import create_app
-    from domain_services.shared.settings import load_settings
+    from kernel.settings import load_settings
 
     app = create_app(load_settings(secret_key="test-secret-key"))
     app.testing = True

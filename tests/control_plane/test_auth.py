@@ -6,8 +6,8 @@ import uuid
 
 from sqlalchemy import select
 
-from domain_services.shared.db import read_session
-from domain_services.shared.models import FlagAudit
+from kernel.db import read_session
+from kernel.models import FlagAudit
 from tests.control_plane.conftest import PASSWORD, csrf_from
 
 

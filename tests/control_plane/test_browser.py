@@ -19,9 +19,9 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 
-from domain_services.shared import flags
-from domain_services.shared.db import read_session
-from domain_services.shared.models import FlagAudit, OutboxEvent
+from kernel.db import read_session
+from kernel.models import FlagAudit, OutboxEvent
+from strangler import flags
 from tests.control_plane.conftest import PASSWORD
 from tests.support.processes import ROOT, free_port, running, wait_until
 
@@ -275,7 +275,7 @@ def test_catalogue_workflow(login, console_url, kafka_brokers):
     page.locator("input[type=submit]").first.click()
     page.wait_for_url(lambda url: "/new/" not in url)
     wait_until(lambda: _outbox_row(title), message="outbox row")
-    from domain_services.shared.db import get_engine
+    from kernel.db import get_engine
     from worker.relay import relay_pending
 
     relay_pending(get_engine(), Producer({"bootstrap.servers": kafka_brokers, "enable.idempotence": True,

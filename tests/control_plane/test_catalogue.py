@@ -7,8 +7,8 @@ import uuid
 from sqlalchemy import select
 
 from domain_services.movies.models import Movie
-from domain_services.shared.db import read_session
-from domain_services.shared.models import FlagAudit, OutboxEvent
+from kernel.db import read_session
+from kernel.models import FlagAudit, OutboxEvent
 
 
 class _Event:

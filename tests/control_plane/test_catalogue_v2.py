@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from domain_services.payments import services as payments
 from domain_services.payments import subscriptions
-from domain_services.shared.db import read_session
-from domain_services.shared.models import FlagAudit
 from domain_services.users import services as users
+from kernel.db import read_session
+from kernel.models import FlagAudit
 
 
 def _user() -> dict:

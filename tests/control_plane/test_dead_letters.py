@@ -10,9 +10,9 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from sqlalchemy import select
 
-from domain_services.shared import dead_letters
-from domain_services.shared.db import read_session
-from domain_services.shared.models import FlagAudit
+from eventing import dead_letters
+from kernel.db import read_session
+from kernel.models import FlagAudit
 from tests.events.kafka_read import high_watermarks, read_range
 
 DLQ, SOURCE = "payment-events.dlq", "payment-events"

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from cinemaabyss.commands import operators as commands
 from control_plane import operators
-from domain_services.shared.settings import load_settings
+from kernel.settings import load_settings
 
 
 def test_create_operator_generates_and_prints_password(db_url):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from domain_services.shared import flags, rollouts
+from strangler import flags, rollouts
 from tests.proxy.conftest import libpq_url
 
 DOMAIN = "payments"  # the proxy suite's live plan test uses movies

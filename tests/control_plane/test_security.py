@@ -64,7 +64,7 @@ def test_admin_missing_record_redirects_to_a_local_page(as_role):
 
 def test_trusted_hosts_refuse_a_foreign_host(db_url, operators):
     from control_plane import create_app
-    from domain_services.shared.settings import load_settings
+    from kernel.settings import load_settings
 
     app = create_app(load_settings(secret_key="hosts-test", console_trusted_hosts="console.internal, localhost"))
     client = app.test_client()

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from control_plane.strangler import confirmation_needed
-from domain_services.shared import flags
+from strangler import flags
 
 HX = {"HX-Request": "true"}
 

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from domain_services.shared import registry
+from kernel import registry
 from tests.deploy.conftest import PUBLIC, ROOT, RUNTIME_MAP
 
 INFRA = {"postgres": ("postgres:16", 5432), "redis": ("redis:7", 6379), "kafka": ("apache/kafka:4.1.0", 9092)}
@@ -103,7 +103,7 @@ def test_app_service_module_exists_in_the_repo(name):
 def _env_name(setting: str) -> str:
     from dataclasses import fields
 
-    from domain_services.shared.settings import Settings
+    from kernel.settings import Settings
 
     return next(f.metadata["env"] for f in fields(Settings) if f.name == setting)
 
@@ -120,7 +120,7 @@ def test_upstream_urls_point_at_the_compose_services(compose):
 
 def test_environment_names_are_settings(compose):
     """Every variable passed to an app container is one the settings module reads."""
-    from domain_services.shared.settings import describe
+    from kernel.settings import describe
 
     known = {env for env, _default, _doc in describe()}
     for name in RUNTIME_MAP:

@@ -141,7 +141,7 @@ def test_configmap_points_at_external_services_and_in_cluster_upstreams(manifest
     assert data["KAFKA_BROKERS"] == "kafka-0.kafka.db.svc:9092,kafka-1.kafka.db.svc:9092"
     assert data["MOVIES_SERVICE_URL"] == "http://t-cinemaabyss-movies:8081"
     assert data["HOST"] == "0.0.0.0"
-    from domain_services.shared.settings import describe
+    from kernel.settings import describe
 
     assert set(data) <= {env for env, _default, _doc in describe()}
 
@@ -196,8 +196,8 @@ def test_values_declare_every_registered_domain():
     """The chart's processes agree with the domain registry (module, port, health, URL variable)."""
     from dataclasses import fields
 
-    from domain_services.shared import registry
-    from domain_services.shared.settings import Settings
+    from kernel import registry
+    from kernel.settings import Settings
 
     env_of = {f.name: f.metadata["env"] for f in fields(Settings)}
     processes = _values()["processes"]
@@ -209,8 +209,7 @@ def test_values_declare_every_registered_domain():
 
 
 def test_configmap_gives_every_process_each_upstream_url(manifests):
-    from domain_services.shared import registry
-
+    from kernel import registry
     data = next(iter(_by_kind(manifests, "ConfigMap").values()))["data"]
     assert data["MONOLITH_URL"] == "http://t-cinemaabyss-monolith:8080"
     for domain in registry.DOMAINS:

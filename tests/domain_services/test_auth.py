@@ -75,7 +75,7 @@ def test_login_needs_username_and_password_strings(users_api, body):
 
 def test_me_rejects_missing_expired_and_tampered_tokens(users_api, apps, user):
     signer, _ = apps["users"].extensions[EXTENSION]
-    from domain_services.shared.tokens import issue_token
+    from kernel.tokens import issue_token
 
     expired = issue_token(user["id"], signer.private_pem, 60, now=datetime.now(UTC) - timedelta(hours=2))
     good = issue_token(user["id"], signer.private_pem, 60)

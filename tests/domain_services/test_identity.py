@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from domain_services.shared.errors import InvalidInput
-from domain_services.shared.identity import ANONYMOUS_IDENTITY, Identity, identity_from_headers
-from domain_services.shared.revocations import is_revoked, parse_notification, revoke_params
+from kernel.errors import InvalidInput
+from kernel.identity import ANONYMOUS_IDENTITY, Identity, identity_from_headers
+from kernel.revocations import is_revoked, parse_notification, revoke_params
 
 
 @pytest.mark.parametrize(("headers", "expected"), [

@@ -21,8 +21,8 @@ from domain_services.payments import checkout, reactions, webhooks
 from domain_services.payments import services as payments
 from domain_services.payments.models import Payment, PaymentCheckout, ProviderEvent, Subscription
 from domain_services.payments.plans import PLAN_PRICES
-from domain_services.shared.db import read_session, unit_of_work
-from domain_services.shared.models import OutboxEvent
+from kernel.db import read_session, unit_of_work
+from kernel.models import OutboxEvent
 from tests.domain_services.conftest import unique
 from tests.support.processes import free_port, running, wait_until
 

@@ -12,12 +12,12 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from domain_services.shared import revocations
-from domain_services.shared.db import read_session, unit_of_work
-from domain_services.shared.tokens import REFRESH, decode_claims, verify_claims
 from domain_services.users.api import EXTENSION
 from domain_services.users.models import RefreshToken
 from domain_services.users.throttle import KEY_PREFIX, MAX_FAILURES
+from kernel import revocations
+from kernel.db import read_session, unit_of_work
+from kernel.tokens import REFRESH, decode_claims, verify_claims
 from tests.domain_services.conftest import unique
 
 ADMIN = {"X-User-Id": "1", "X-User-Role": "admin"}

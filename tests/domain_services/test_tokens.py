@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from domain_services.shared.settings import load_settings
-from domain_services.shared.tokens import (
+from kernel.settings import load_settings
+from kernel.tokens import (
     ISSUER,
     REFRESH,
     InvalidToken,

@@ -6,10 +6,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from cinemaabyss.cli import main
-from domain_services.shared.db import read_session
-from domain_services.shared.tokens import verify_claims
 from domain_services.users.api import EXTENSION
 from domain_services.users.models import User
+from kernel.db import read_session
+from kernel.tokens import verify_claims
 
 
 def _role(user_id: int) -> tuple[str, bool]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-from domain_services.shared.kafka import decode
+from eventing.kafka import decode
 
 
 def _consumer(brokers: str) -> Consumer:

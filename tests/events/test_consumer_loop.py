@@ -8,8 +8,8 @@ import pytest
 from psycopg import OperationalError as PgOperationalError
 from sqlalchemy.exc import OperationalError
 
-from domain_services.shared.consumer import ConsumerLoop, Delivery
-from domain_services.shared.consumer_retry import (
+from eventing.consumer import ConsumerLoop, Delivery
+from eventing.consumer_retry import (
     DeadLetter,
     DependencyUnavailable,
     PoisonMessage,

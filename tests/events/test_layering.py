@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 import domain_services.events
-from domain_services.shared.registry import DOMAINS
+from kernel.registry import DOMAINS
 
 EVENTS = Path(domain_services.events.__file__).parent
 

@@ -15,9 +15,9 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from domain_services.events.metrics import render
-from domain_services.shared import dead_letters
-from domain_services.shared.consumer_lag import GroupLag, PartitionLag, consumer_lag
-from domain_services.shared.settings import load_settings
+from eventing import dead_letters
+from eventing.consumer_lag import GroupLag, PartitionLag, consumer_lag
+from kernel.settings import load_settings
 from tests.support.processes import wait_until
 
 

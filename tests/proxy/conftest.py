@@ -30,7 +30,7 @@ def clean_flags(db_url):
 @pytest.fixture(scope="session")
 def jwt_keys(tmp_path_factory):
     """``(private_pem, public_key_path)`` of a key pair made for this session."""
-    from domain_services.shared.tokens import generate_keys
+    from kernel.tokens import generate_keys
 
     private_pem, public_pem = generate_keys()
     path = tmp_path_factory.mktemp("keys") / "jwt.pub"

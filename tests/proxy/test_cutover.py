@@ -15,8 +15,8 @@ import pytest
 import redis
 
 from cinemaabyss.drill import DrillTarget, run_drill
-from domain_services.shared import flags, rollouts
-from domain_services.shared.tokens import issue_token
+from kernel.tokens import issue_token
+from strangler import flags, rollouts
 from tests.proxy.conftest import health, libpq_url
 from tests.support.processes import free_port, start_process, wait_until
 

@@ -7,9 +7,9 @@ import pytest
 from click.testing import CliRunner
 
 from cinemaabyss.commands.flags import flags_group
-from domain_services.shared import flags
-from domain_services.shared.errors import InvalidInput
-from domain_services.shared.settings import load_settings
+from kernel.errors import InvalidInput
+from kernel.settings import load_settings
+from strangler import flags
 from tests.proxy.conftest import libpq_url
 
 

@@ -8,8 +8,8 @@ import time
 import httpx
 import pytest
 
-from domain_services.shared import flags
-from domain_services.shared.tokens import issue_token
+from kernel.tokens import issue_token
+from strangler import flags
 from tests.proxy.conftest import health
 from tests.proxy.upstream import PATTERN
 from tests.support.processes import wait_until
@@ -158,7 +158,7 @@ def test_writes_need_a_valid_token_and_reads_do_not(proxy_factory, db_url, jwt_k
         expired = issue_token(5, private_pem, -10)
         gone = client.post("/api/movies", json={}, headers={"Authorization": f"Bearer {expired}"})
         assert gone.status_code == 401 and gone.json()["error"] == "token expired"
-        from domain_services.shared.tokens import generate_keys
+        from kernel.tokens import generate_keys
 
         forged = issue_token(5, generate_keys()[0], 300)
         assert client.post("/api/movies", json={}, headers={"Authorization": f"Bearer {forged}"}).status_code == 401

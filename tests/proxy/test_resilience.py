@@ -12,7 +12,7 @@ import pytest
 from alembic import command
 
 from cinemaabyss.commands.db import alembic_config
-from domain_services.shared import flags
+from strangler import flags
 from tests.proxy.conftest import health, libpq_url
 from tests.proxy.private_pg import PrivatePostgres
 from tests.support.processes import free_port, wait_until

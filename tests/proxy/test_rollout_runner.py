@@ -9,7 +9,7 @@ import psycopg
 import pytest
 import redis
 
-from domain_services.shared import flags, rollouts
+from strangler import flags, rollouts
 from tests.proxy.conftest import libpq_url
 from tests.support.processes import wait_until
 
@@ -85,7 +85,7 @@ def test_one_runner_at_a_time(runner, db_url):
 
 
 def test_a_second_plan_is_refused_while_one_runs(runner, db_url):
-    from domain_services.shared.errors import Conflict
+    from kernel.errors import Conflict
 
     rollouts.start(DOMAIN, "test", steps="10,100", hold_seconds=60, url=db_url)
     with pytest.raises(Conflict):

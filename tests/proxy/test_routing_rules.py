@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain_services.shared.settings import load_settings
+from kernel.settings import load_settings
 from proxy import policy
 from proxy.flagcache import build_table, libpq_url
 from proxy.forward import client_headers, upstream_headers

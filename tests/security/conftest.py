@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from domain_services.shared.tokens import issue_token
+from kernel.tokens import issue_token
 from tests.proxy import conftest as proxy_fixtures
 from tests.proxy.conftest import health, reset_flags
 from tests.support.processes import RunningProcess, free_port, start_process, wait_until

@@ -48,7 +48,7 @@ def test_login_ignores_a_stale_or_broken_token(gateway, backends, token_for):
 
 
 def test_refresh_token_is_not_an_access_token(gateway, jwt_keys):
-    from domain_services.shared.tokens import issue_token
+    from kernel.tokens import issue_token
 
     refresh = issue_token(5, jwt_keys[0], 300, kind="refresh")
     response = httpx.get(f"{gateway.url}/api/payments", headers={"Authorization": f"Bearer {refresh}"})

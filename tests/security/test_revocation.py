@@ -7,7 +7,7 @@ import time
 import httpx
 import psycopg
 
-from domain_services.shared import revocations
+from kernel import revocations
 from tests.proxy.conftest import health, libpq_url
 from tests.support.processes import wait_until
 

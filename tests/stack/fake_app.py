@@ -11,7 +11,7 @@ import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
-from domain_services.shared.settings import get_settings
+from kernel.settings import get_settings
 
 
 class _Health(BaseHTTPRequestHandler):

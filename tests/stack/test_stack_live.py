@@ -14,7 +14,7 @@ from cinemaabyss.stack.orchestrator import Stack
 from cinemaabyss.stack.paths import StackPaths
 from cinemaabyss.stack.processes import AppProcess
 from cinemaabyss.stack.procs import _start_time, stop_group, wait_until
-from domain_services.shared.settings import load_settings
+from kernel.settings import load_settings
 
 INFRA = ("postgresql", "redis", "kafka")
 

@@ -16,7 +16,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Producer
 from sqlalchemy.orm import Session
 
-from domain_services.shared import db
+from kernel import db
 
 
 class _Scalar:

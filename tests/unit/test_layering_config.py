@@ -6,7 +6,7 @@ import configparser
 import re
 from pathlib import Path
 
-from domain_services.shared import registry
+from kernel import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,10 +20,10 @@ from sqlalchemy import create_engine, select, text
 from cinemaabyss.commands.db import alembic_config
 from domain_services.payments.models import Subscription
 from domain_services.payments.plans import price_of
-from domain_services.shared.db import get_engine, read_session
-from domain_services.shared.envelope import make_envelope
-from domain_services.shared.kafka import encode
 from domain_services.users import services as users
+from eventing.kafka import encode
+from kernel.db import get_engine, read_session
+from kernel.envelope import make_envelope
 from tests.events.kafka_read import high_watermarks, read_range
 from tests.proxy.private_pg import PrivatePostgres
 from tests.support.processes import free_port, running, wait_until

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import select
 
 from domain_services.movies import services as movies
-from domain_services.shared.db import read_session
-from domain_services.shared.models import OutboxEvent, ProcessedEvent
+from kernel.db import read_session
+from kernel.models import OutboxEvent, ProcessedEvent
 from tests.events.kafka_read import read_range
 from tests.support.processes import wait_until
 

@@ -13,10 +13,10 @@ from domain_services.payments import subscriptions
 from domain_services.payments.models import Subscription
 from domain_services.payments.plans import price_of
 from domain_services.payments.reactions import PERIOD, handle_payment_event
-from domain_services.shared.db import read_session
-from domain_services.shared.envelope import make_envelope, utcnow
-from domain_services.shared.kafka import encode
 from domain_services.users import services as users
+from eventing.kafka import encode
+from kernel.db import read_session
+from kernel.envelope import make_envelope, utcnow
 from tests.events.kafka_read import high_watermarks, read_range
 from tests.support.processes import wait_until
 

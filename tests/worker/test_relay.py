@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from domain_services.movies import services as movies
-from domain_services.shared.db import read_session
-from domain_services.shared.errors import Conflict
-from domain_services.shared.models import OutboxEvent
-from domain_services.shared.outbox_stats import outbox_stats
-from domain_services.shared.relay_nudge import RelayNudge
 from domain_services.users import services as users
+from eventing.outbox_stats import outbox_stats
+from kernel.db import read_session
+from kernel.errors import Conflict
+from kernel.models import OutboxEvent
+from kernel.relay_nudge import RelayNudge
 from tests.events.kafka_read import high_watermarks, read_range
 from tests.support.processes import wait_until
 from tests.worker.conftest import private_redis_url

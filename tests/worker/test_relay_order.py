@@ -14,12 +14,12 @@ from typing import NamedTuple
 from confluent_kafka import KafkaError, Producer
 from sqlalchemy import select
 
-from domain_services.shared.db import get_engine, read_session, unit_of_work
-from domain_services.shared.envelope import is_stale
-from domain_services.shared.kafka import producer_config
-from domain_services.shared.models import OutboxEvent
-from domain_services.shared.outbox import add_event
-from domain_services.shared.settings import load_settings
+from eventing.kafka import producer_config
+from kernel.db import get_engine, read_session, unit_of_work
+from kernel.envelope import is_stale
+from kernel.models import OutboxEvent
+from kernel.outbox import add_event
+from kernel.settings import load_settings
 from tests.events.kafka_read import high_watermarks, read_range
 from tests.support.processes import wait_until
 from worker.relay import in_key_order, relay_batch

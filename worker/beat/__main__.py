@@ -7,7 +7,7 @@ interval, so there is nothing worth persisting, and no schedule file means sever
 
 from __future__ import annotations
 
-from domain_services.shared.settings import get_settings
+from kernel.settings import get_settings
 from worker.app import configure
 
 

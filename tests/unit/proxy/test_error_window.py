@@ -109,7 +109,7 @@ class _NoDatabaseRollback(AutoRollback):
 
 
 def test_a_tripped_rollback_swaps_the_local_table_at_once_and_persists_once():
-    from domain_services.shared.settings import load_settings
+    from kernel.settings import load_settings
 
     async def scenario() -> _NoDatabaseRollback:
         cache = FlagCache(load_settings({"GRADUAL_MIGRATION": "true", "MOVIES_MIGRATION_PERCENT": "40"}))

@@ -17,7 +17,7 @@ from cinemaabyss.stack.postgres import port_from_url
 from cinemaabyss.stack.processes import PROCESSES
 from cinemaabyss.stack.procs import PidFile, ensure_port_free, wait_ready
 from cinemaabyss.stack.redis_server import Redis
-from domain_services.shared.settings import load_settings
+from kernel.settings import load_settings
 
 
 def test_port_from_url() -> None:
@@ -47,8 +47,7 @@ def test_env_file_is_private_and_round_trips(tmp_path) -> None:
 
 
 def test_settings_layer_stack_env_below_dot_env_below_the_environment(tmp_path, monkeypatch) -> None:
-    from domain_services.shared import settings as settings_module
-
+    from kernel import settings as settings_module
     root = tmp_path / "checkout"
     write_env_file(
         root / ".run" / "stack.env", {"REDIS_URL": "redis://x:1/0", "LOG_LEVEL": "DEBUG", "KAFKA_BROKERS": "k:1"}
@@ -95,7 +94,7 @@ def test_foreign_process_on_the_port_is_refused(tmp_path) -> None:
 
 
 def test_process_list_holds_every_deployment_and_every_registered_domain() -> None:
-    from domain_services.shared.registry import DOMAINS
+    from kernel.registry import DOMAINS
 
     names = [p.name for p in PROCESSES]
     assert names[0] == "monolith"  # the gateway's default upstream starts first

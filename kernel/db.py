@@ -1,0 +1,140 @@
+"""Database engine, sessions and the unit of work.
+
+A unit of work is one transaction: it commits only when the block completes and rolls back
+on any exception. Callbacks registered with :meth:`UnitOfWork.after_commit` run only after a
+successful commit, which is where the outbox relay gets nudged (never before the commit, or
+the relay could look for a row that is not visible yet).
+
+Which database: this module never reads settings. A composition root (an app factory, the
+CLI, a worker or consumer entry point, the test session) calls :func:`bind` with its
+settings' ``database_url`` once; every session opened without an explicit URL uses that one.
+Opening a session before any root bound a database raises :class:`DatabaseNotBound` — a
+wiring mistake found at once instead of a silent connection to a default database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+_bound_url: str | None = None
+_ENGINES: dict[str, Engine] = {}  # created on first use, never at import time
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every table, so Alembic sees one metadata."""
+
+
+class DatabaseNotBound(RuntimeError):
+    """A session was opened without a URL before a composition root called :func:`bind`."""
+
+
+def bind(database_url: str) -> None:
+    """Make ``database_url`` this process's database (called by composition roots, idempotent)."""
+    global _bound_url  # one database per process, chosen by its composition root
+    if not database_url:
+        raise ValueError("bind() needs a database URL")
+    _bound_url = database_url
+
+
+def bound_url(url: str | None = None) -> str:
+    """``url`` if given, else the URL a composition root bound; :class:`DatabaseNotBound` if none."""
+    if url:
+        return url
+    if _bound_url is None:
+        raise DatabaseNotBound(
+            "no database bound: the process's composition root must call "
+            "kernel.db.bind(settings.database_url) (app factories and the CLI do)"
+        )
+    return _bound_url
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """One pooled engine per database URL per process (``url`` default: the bound one)."""
+    url = bound_url(url)
+    engine = _ENGINES.get(url)
+    if engine is None:
+        engine = _ENGINES.setdefault(url, create_engine(
+            url,
+            pool_pre_ping=True,  # survive a PostgreSQL restart without failing the first request
+            pool_size=10,
+            max_overflow=20,
+        ))
+    return engine
+
+
+def get_session_factory(url: str | None = None) -> sessionmaker[Session]:
+    """Session factory bound to :func:`get_engine` (``url`` default: the bound one)."""
+    return _session_factory(get_engine(url))
+
+
+@lru_cache(maxsize=8)
+def _session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection and forget the engines (e.g. before dropping a throw-away database)."""
+    _session_factory.cache_clear()
+    while _ENGINES:
+        _ENGINES.popitem()[1].dispose()
+
+
+class UnitOfWork:
+    """A session plus post-commit callbacks. Use via :func:`unit_of_work`."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the transaction has committed (deduplicated by identity)."""
+        if callback not in self._after_commit:
+            self._after_commit.append(callback)
+
+    def run_after_commit(self) -> None:
+        """Run the post-commit callbacks; a failing callback is logged, the commit stands."""
+        for callback in self._after_commit:
+            try:
+                callback()
+            except Exception:  # the data is committed; a failed nudge is healed by the sweep
+                log.exception("after-commit callback %r failed", callback)
+
+
+@contextmanager
+def unit_of_work(url: str | None = None, *,
+                 session_factory: Callable[[], Session] | None = None) -> Iterator[UnitOfWork]:
+    """Open a transaction; commit on success, roll back on error, then run after-commit hooks.
+
+    ``session_factory`` (default: the one for ``url``) lets a test run this exact protocol over
+    a fake session (``tests/support/fakes.py``).
+    """
+    session = (session_factory or get_session_factory(url))()
+    uow = UnitOfWork(session)
+    try:
+        yield uow
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    uow.run_after_commit()
+
+
+@contextmanager
+def read_session(url: str | None = None) -> Iterator[Session]:
+    """A session for queries only; it never commits."""
+    session = get_session_factory(url)()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()

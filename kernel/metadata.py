@@ -1,0 +1,21 @@
+"""Import every model module so ``Base.metadata`` is complete (Alembic, schema tests).
+
+The modules are the domain registry's (``registry.MODEL_MODULES``): the kernel's tables plus
+each declared domain's ``models``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from sqlalchemy import MetaData
+
+from kernel.db import Base
+from kernel.registry import MODEL_MODULES
+
+
+def load_all_models() -> MetaData:
+    """The metadata with every table registered."""
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
+    return Base.metadata

@@ -1,0 +1,117 @@
+"""Tables owned by the shared kernel: outbox, consumer idempotency, strangler flags, audit, operators.
+
+Domain tables live in their domain package (``movies/models.py`` ...). Every model derives
+from :class:`~kernel.db.Base`, so Alembic sees one metadata
+(``kernel.metadata.load_all_models``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Index, Integer, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kernel.db import Base
+from kernel.registry import FLAGGED
+
+FLAG_MODES = ("monolith", "gradual", "service")
+FLAG_DOMAINS = FLAGGED  # the registry's flagged domains (kept under this name for its readers)
+OPERATOR_ROLES = ("admin", "ops", "editor", "viewer")
+
+
+class OutboxEvent(Base):
+    """A domain event waiting to be relayed to Kafka (written in the domain transaction)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # The relay scans only pending rows, oldest first; a partial index keeps that cheap
+        # however many published rows accumulate.
+        Index("ix_outbox_pending", "available_at", postgresql_where=text("published_at IS NULL")),
+        # The relay's per-key order check: is an earlier row of this key still pending?
+        Index("ix_outbox_pending_key", "topic", "key", "seq", postgresql_where=text("published_at IS NULL")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(200))
+    #: 1, 2, 3 ... per (topic, key) in commit order (``outbox_sequences``); also the envelope's ``sequence``.
+    seq: Mapped[int] = mapped_column(BigInteger)
+    event_type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    available_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ProcessedEvent(Base):
+    """Consumer idempotency: (consumer, event id) seen once."""
+
+    __tablename__ = "processed_events"
+
+    consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class MigrationFlag(Base):
+    """Routing flag of one domain: where the proxy sends its traffic."""
+
+    __tablename__ = "migration_flags"
+    __table_args__ = (
+        CheckConstraint("mode IN ('monolith', 'gradual', 'service')", name="ck_flag_mode"),
+        CheckConstraint("percent BETWEEN 0 AND 100", name="ck_flag_percent"),
+        CheckConstraint("rollback_error_rate > 0 AND rollback_error_rate <= 1", name="ck_flag_rollback_rate"),
+    )
+
+    domain: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16), server_default="monolith")
+    percent: Mapped[int] = mapped_column(Integer, server_default="0")
+    # user | header | client | none (random per request)
+    sticky_key: Mapped[str] = mapped_column(String(16), server_default="user")
+    fallback: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    auto_rollback: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    rollback_error_rate: Mapped[float] = mapped_column(server_default=text("0.5"))
+    rollback_min_requests: Mapped[int] = mapped_column(Integer, server_default="20")
+    shadow_percent: Mapped[int] = mapped_column(Integer, server_default="0")
+    # consecutive service failures that roll back at once (migration 0003)
+    rollback_consecutive: Mapped[int] = mapped_column(Integer, server_default="5")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_by: Mapped[str] = mapped_column(String(100), server_default="system")
+
+
+class FlagAudit(Base):
+    """Every flag change and other audited action: who, when, before, after, why."""
+
+    __tablename__ = "flag_audit"
+    __table_args__ = (Index("ix_flag_audit_at", "at"), Index("ix_flag_audit_domain_at", "domain", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(String(100))
+    # flag.changed | flag.auto_rollback | operator.login | operator.login_failed | operator.changed ...
+    action: Mapped[str] = mapped_column(String(64), server_default="flag.changed")
+    domain: Mapped[str | None] = mapped_column(String(32))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Operator(Base):
+    """A console account."""
+
+    __tablename__ = "operators"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'ops', 'editor', 'viewer')", name="ck_operator_role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

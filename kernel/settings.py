@@ -1,0 +1,216 @@
+"""All configuration, read from the environment once.
+
+This is the only module that touches ``os.environ``. Every process (monolith, domain
+services, events service, proxy, console, worker, CLI) builds one ``Settings`` at start-up
+via :func:`get_settings`; tests build their own with :func:`load_settings`.
+
+Every variable, its default and its meaning is listed in ``FIELDS`` below; the README's
+configuration table is generated from the same list (``cinemaabyss config``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Read ``KEY=VALUE`` lines of an env file (if present) so local overrides need no export."""
+    if not path.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _setting(env: str, default: str, doc: str):
+    return field(default=None, metadata={"env": env, "default": default, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed configuration. Field metadata holds the env name, default and description."""
+
+    # Infrastructure
+    database_url: str = _setting(
+        "DATABASE_URL",
+        "postgresql+psycopg://cinemaabyss@127.0.0.1:5432/cinemaabyss",
+        "SQLAlchemy URL of the system-of-record database (make up writes one to RUN_DIR/stack.env)",
+    )
+    redis_url: str = _setting("REDIS_URL", "redis://127.0.0.1:6379/0", "Redis (Celery broker, live counters)")
+    kafka_brokers: str = _setting("KAFKA_BROKERS", "127.0.0.1:9092", "Kafka bootstrap servers, comma separated")
+    # Upstream URLs (used by the proxy, console health probes and tests)
+    monolith_url: str = _setting("MONOLITH_URL", "http://127.0.0.1:8080", "legacy monolith base URL")
+    movies_service_url: str = _setting("MOVIES_SERVICE_URL", "http://127.0.0.1:8081", "movies service base URL")
+    events_service_url: str = _setting("EVENTS_SERVICE_URL", "http://127.0.0.1:8082", "events service base URL")
+    users_service_url: str = _setting("USERS_SERVICE_URL", "http://127.0.0.1:8083", "users service base URL")
+    payments_service_url: str = _setting("PAYMENTS_SERVICE_URL", "http://127.0.0.1:8084", "payments service base URL")
+    proxy_url: str = _setting("PROXY_URL", "http://127.0.0.1:8000", "proxy base URL (console links, tests)")
+    console_url: str = _setting("CONSOLE_URL", "http://127.0.0.1:8090", "console base URL")
+    # Listening
+    host: str = _setting("HOST", "127.0.0.1", "interface every HTTP process binds to")
+    port: str = _setting("PORT", "", "port of this process; empty = the process's default port")
+    web_workers: int = _setting("WEB_WORKERS", "2", "worker processes per HTTP process")
+    web_threads: int = _setting("WEB_THREADS", "8", "threads per worker for the Flask processes")
+    # Proxy initial flag values (legacy deployment variables)
+    gradual_migration: bool = _setting(
+        "GRADUAL_MIGRATION", "false", "initial movies flag: gradual mode when no flag row exists"
+    )
+    movies_migration_percent: int = _setting(
+        "MOVIES_MIGRATION_PERCENT", "0", "initial movies percent when no flag row exists"
+    )
+    # Security
+    secret_key: str = _setting(
+        "SECRET_KEY", "", "console session secret; empty = generated into RUN_DIR/secret_key on first start"
+    )
+    jwt_private_key_path: str = _setting(
+        "JWT_PRIVATE_KEY_PATH", "", "users service Ed25519 signing key; empty = RUN_DIR/keys/jwt_ed25519.pem"
+    )
+    jwt_public_key_path: str = _setting(
+        "JWT_PUBLIC_KEY_PATH",
+        "",
+        "public key the proxy verifies tokens with; empty = RUN_DIR/keys/jwt_ed25519.pub",
+    )
+    jwt_ttl_seconds: int = _setting(
+        "JWT_TTL_SECONDS", "900", "lifetime of access tokens (short: a refresh token gets a new one)"
+    )
+    jwt_refresh_ttl_seconds: int = _setting(
+        "JWT_REFRESH_TTL_SECONDS", "1209600", "lifetime of refresh tokens (each works once; rotated on use)"
+    )
+    payment_provider_url: str = _setting(
+        "PAYMENT_PROVIDER_URL", "http://127.0.0.1:8085", "payment provider (sandbox) base URL the payments side calls"
+    )
+    payment_callback_url: str = _setting(
+        "PAYMENT_CALLBACK_URL",
+        "",
+        "where the provider posts signed webhooks; empty = PROXY_URL + /api/payments/webhook",
+    )
+    payment_webhook_secret: str = _setting(
+        "PAYMENT_WEBHOOK_SECRET",
+        "",
+        "HMAC secret shared with the payment provider; empty = generated into RUN_DIR/payment_webhook_secret",
+    )
+    payment_webhook_tolerance_seconds: int = _setting(
+        "PAYMENT_WEBHOOK_TOLERANCE_SECONDS", "300", "oldest (or most future) webhook timestamp accepted"
+    )
+    console_admin_user: str = _setting("CONSOLE_ADMIN_USER", "admin", "first console admin's username")
+    console_trusted_hosts: str = _setting(
+        "CONSOLE_TRUSTED_HOSTS", "", "host names the console answers for, comma separated; empty = any"
+    )
+    console_admin_password: str = _setting(
+        "CONSOLE_ADMIN_PASSWORD", "", "first admin's password; empty = generated and printed once by make up"
+    )
+    # Runtime
+    run_dir: str = _setting("RUN_DIR", str(PROJECT_ROOT / ".run"), "runtime data, logs and pid files")
+    log_level: str = _setting("LOG_LEVEL", "INFO", "logging level of every process")
+    max_body_bytes: int = _setting("MAX_BODY_BYTES", "1048576", "largest JSON request body the APIs accept")
+    # Event consumers (dead letters)
+    consumer_max_attempts: int = _setting(
+        "CONSUMER_MAX_ATTEMPTS", "3", "attempts at a failing message before it goes to <topic>.dlq"
+    )
+    consumer_retry_backoff_ms: int = _setting(
+        "CONSUMER_RETRY_BACKOFF_MS", "200", "first pause before a failed message is retried (doubles each time)"
+    )
+    consumer_retry_max_backoff_ms: int = _setting(
+        "CONSUMER_RETRY_MAX_BACKOFF_MS", "5000", "longest pause between retries (also while the database is down)"
+    )
+    # Proxy (API gateway)
+    proxy_auth_mode: str = _setting(
+        "PROXY_AUTH_MODE", "writes", "proxy token policy: writes (writes need a token) | all | off"
+    )
+    proxy_interface: str = _setting("PROXY_INTERFACE", "rsgi", "proxy server interface: rsgi | asgi (granian)")
+    proxy_connect_timeout_ms: int = _setting("PROXY_CONNECT_TIMEOUT_MS", "2000", "proxy upstream connect timeout")
+    proxy_read_timeout_ms: int = _setting("PROXY_READ_TIMEOUT_MS", "30000", "proxy upstream read timeout")
+    proxy_flag_refresh_ms: int = _setting("PROXY_FLAG_REFRESH_MS", "5000", "proxy periodic flag re-read")
+    proxy_header_timeout_ms: int = _setting(
+        "PROXY_HEADER_TIMEOUT_MS", "10000", "proxy: time a client has to send its request headers (1..60000)"
+    )
+    proxy_body_timeout_ms: int = _setting(
+        "PROXY_BODY_TIMEOUT_MS", "30000", "proxy: time a client has to send its whole request body"
+    )
+    proxy_body_min_rate: int = _setting(
+        "PROXY_BODY_MIN_RATE", "4096", "proxy: slowest average request body rate in bytes/s (after 2 s; 0 = none)"
+    )
+    proxy_max_client_concurrency: int = _setting(
+        "PROXY_MAX_CLIENT_CONCURRENCY", "64", "proxy: concurrent requests per client address and worker (0 = no cap)"
+    )
+
+    def port_or(self, default: int) -> int:
+        """The configured ``PORT`` or this process's default port."""
+        return int(self.port) if self.port else default
+
+    @property
+    def run_path(self) -> Path:
+        """``RUN_DIR`` as a path."""
+        return Path(self.run_dir)
+
+
+_CASTS = {"str": str, "int": int, "bool": _bool}
+
+
+def _layered_environ() -> dict[str, str]:
+    """``RUN_DIR/stack.env`` < ``.env`` < ``os.environ``; RUN_DIR itself comes from the latter two."""
+    upper = {**read_env_file(PROJECT_ROOT / ".env"), **os.environ}
+    run_dir = Path(upper.get("RUN_DIR") or str(PROJECT_ROOT / ".run"))
+    return {**read_env_file(run_dir / "stack.env"), **upper}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from ``environ`` (default: the layered sources below).
+
+    Without ``environ`` the sources are, lowest priority first: ``RUN_DIR/stack.env`` (values
+    the local stack generated, e.g. the database password), ``.env``, the process environment.
+    Raises ``ValueError`` naming the variable when a value cannot be cast, so a typo fails
+    loudly at start-up instead of deep inside a request.
+    """
+    source = _layered_environ() if environ is None else dict(environ)
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        if f.name in overrides:
+            values[f.name] = overrides[f.name]
+            continue
+        raw = source.get(f.metadata["env"], f.metadata["default"])
+        cast = _CASTS[f.type if isinstance(f.type, str) else f.type.__name__]
+        try:
+            values[f.name] = cast(raw)
+        except ValueError as exc:
+            raise ValueError(f"invalid value for {f.metadata['env']}: {raw!r} ({exc})") from None
+    return Settings(**values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """``(ENV_NAME, default, description)`` for every setting, in declaration order.
+
+    A default inside this checkout is shown relative to ``<checkout>`` so the generated table
+    names no machine's path.
+    """
+    root = str(PROJECT_ROOT)
+    return [
+        (f.metadata["env"], f.metadata["default"].replace(root, "<checkout>"), f.metadata["doc"])
+        for f in fields(Settings)
+    ]
