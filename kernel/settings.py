@@ -153,6 +153,41 @@ class Settings:
     proxy_max_client_concurrency: int = _setting(
         "PROXY_MAX_CLIENT_CONCURRENCY", "64", "proxy: concurrent requests per client address and worker (0 = no cap)"
     )
+    proxy_callback_concurrency: int = _setting(
+        "PROXY_CALLBACK_CONCURRENCY", "32",
+        "proxy: concurrent provider callbacks (payment webhook) per worker, a budget apart from per-address caps",
+    )
+    proxy_trusted_proxies: str = _setting(
+        "PROXY_TRUSTED_PROXIES", "",
+        "proxy: addresses/CIDRs of proxies in front whose X-Forwarded-For is believed, comma separated; empty = none",
+    )
+    proxy_max_url_bytes: int = _setting(
+        "PROXY_MAX_URL_BYTES", "4000", "proxy: longest request target (path and query); longer gets 414"
+    )
+    proxy_max_header_bytes: int = _setting(
+        "PROXY_MAX_HEADER_BYTES", "8000", "proxy: longest request header (name and value); longer gets 431"
+    )
+    proxy_rollback_witnesses: int = _setting(
+        "PROXY_ROLLBACK_WITNESSES", "3",
+        "proxy: distinct callers whose service failures it takes to auto-roll back (connect failures need none)",
+    )
+    proxy_idempotency_max_keys: int = _setting(
+        "PROXY_IDEMPOTENCY_MAX_KEYS", "1000", "proxy: Idempotency-Keys one caller may hold at once (a day each)"
+    )
+    proxy_idempotency_max_bytes: int = _setting(
+        "PROXY_IDEMPOTENCY_MAX_BYTES", "1048576", "proxy: bytes of stored answers one caller may hold at once"
+    )
+    proxy_idempotency_max_answer_bytes: int = _setting(
+        "PROXY_IDEMPOTENCY_MAX_ANSWER_BYTES", "16384",
+        "proxy: largest answer kept for replay; a larger one is kept as status and digest only",
+    )
+    identity_secret: str = _setting(
+        "IDENTITY_SECRET", "",
+        "HMAC secret the proxy signs forwarded identity with; empty = generated into RUN_DIR/identity_secret",
+    )
+    identity_unsigned_allowed: bool = _setting(
+        "IDENTITY_UNSIGNED_ALLOWED", "false", "development only: services accept identity headers without a signature"
+    )
 
     def port_or(self, default: int) -> int:
         """The configured ``PORT`` or this process's default port."""
