@@ -6,7 +6,7 @@ Kept apart from :mod:`control_plane.admin_views` so the views stay declarations.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -70,25 +70,45 @@ def snapshot(model: Any, fields: tuple[str, ...]) -> dict[str, Any] | None:
 def attach_error(form: Any, message: str) -> bool:
     """Put a domain error under the field it names (``rating must be ...``, ``user 9 does not exist``).
 
-    Returns whether a field took it; the caller flashes the message otherwise.
+    The field named first in the message takes it (``end_date must not be before start_date``
+    belongs under the end date), and raw field names in it read as the form's labels. Returns
+    whether a field took it; the caller flashes the message otherwise.
     """
-    for field in form:
+    found: list[tuple[int, int, Any]] = []
+    for order, field in enumerate(form):
         name = field.name
         aliases = {name, name.removesuffix("_id"), name.removesuffix("_text"), str(field.label.text).lower()}
-        if any(re.search(rf"(^|[\s'\"]){re.escape(alias)}\b", message, re.IGNORECASE) for alias in aliases if alias):
-            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
-            return True
-    return False
+        starts = [m.start() for alias in aliases if alias
+                  for m in [re.search(rf"(^|[\s'\"]){re.escape(alias)}\b", message, re.IGNORECASE)] if m]
+        if starts:
+            found.append((min(starts), order, field))
+    if not found:
+        return False
+    field = min(found, key=lambda hit: hit[:2])[2]
+    text = _human(form, message)
+    field.errors = [*field.errors, text] if isinstance(field.errors, list) else [text]
+    return True
+
+
+def _human(form: Any, message: str) -> str:
+    """``message`` with the form's raw field names (``start_date``) replaced by their labels."""
+    for field in form:
+        if "_" in field.name:
+            message = re.sub(rf"\b{re.escape(field.name)}\b", str(field.label.text), message)
+    return message
 
 
 class DateOrDateTimeField(DateTimeLocalField):
     """An ``<input type="datetime-local">`` that also takes a typed date or a date with seconds.
 
     Replaces Flask-Admin's JavaScript picker, which garbled typed dates; the browser's own
-    control gives a picker and typing alike. A date alone means midnight.
+    control gives a picker and typing alike. A date alone means midnight. Values are shown and
+    read in UTC (the label says so), whatever the database session's zone.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("tz", UTC)
+        kwargs.setdefault("description", "UTC")
         kwargs.setdefault("format", ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
                                      "%Y-%m-%d %H:%M", "%Y-%m-%d"])
         super().__init__(*args, **kwargs)

@@ -53,7 +53,17 @@ def _blank_to_none(value: Any) -> Any:
 
 def _utc_iso(value: datetime) -> str:
     """A form's naive date-time as ISO 8601 UTC (the console shows and takes times in UTC)."""
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return (value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+def _comparable(value: Any) -> Any:
+    """Lists (a movie's genres) compare as sets: their order means nothing to the domain."""
+    return sorted(value) if isinstance(value, list) else value
+
+
+def _to_minute(value: datetime) -> datetime:
+    """``value`` in UTC at the date-time field's precision (what the edit form shows)."""
+    return value.astimezone(UTC).replace(second=0, microsecond=0)
 
 
 class DomainModelView(ModelView):
@@ -99,6 +109,21 @@ class DomainModelView(ModelView):
     def domain_update(self, pk: int, data: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
+    def current_data(self, model: Any) -> dict[str, Any]:
+        """The record as :meth:`form_data` would give it for an unchanged edit form."""
+        raise NotImplementedError
+
+    def changed_data(self, form: Any, model: Any) -> dict[str, Any]:
+        """The edit form's fields whose values differ from the record: only these go to the domain.
+
+        Sending an untouched field would not be harmless: a status "changed" to itself is a
+        transition, a date shown at minute precision would lose its seconds, re-sending
+        ``disabled`` revokes tokens again.
+        """
+        current = {k: _comparable(v) for k, v in self.current_data(model).items()}
+        return {k: v for k, v in self.form_data(form, creating=False).items()
+                if k not in current or current[k] != _comparable(v)}
+
     def domain_delete(self, pk: int) -> None:
         raise NotImplementedError
 
@@ -132,10 +157,23 @@ class DomainModelView(ModelView):
         self._audit("created", None, row)
         return row
 
+    def _unchanged(self, changes: dict[str, Any]) -> bool:
+        """True (and the operator told so) when the form holds no change: nothing is saved then."""
+        if changes:
+            return False
+        flash("Nothing changed: the record was left as it was.", "info")
+        return True
+
     def update_model(self, form: Any, model: Any) -> bool:
-        """Update through the domain service; the audit row holds the record before and after."""
+        """Update the changed fields through the domain service; the audit row holds the record before and after.
+
+        An unchanged form saves nothing and stays on the page (Flask-Admin would announce a save).
+        """
         pk, before = model.id, snapshot(model, self.audit_fields)
-        if not self._call(lambda: self.domain_update(pk, self.form_data(form, creating=False)), form):
+        changes = self.changed_data(form, model)
+        if self._unchanged(changes):
+            return False
+        if not self._call(lambda: self.domain_update(pk, changes), form):
             return False
         audit_log.record(current_user.username, f"catalogue.{self.entity}.updated", before=before,
                          after=snapshot(self._fresh(pk), self.audit_fields))
@@ -181,6 +219,12 @@ class MovieView(DomainModelView):
             "genres": [g.strip() for g in (form.genres_text.data or "").split(",") if g.strip()],
         }
 
+    def current_data(self, model):
+        """The movie as the edit form holds it."""
+        return {"title": model.title or "", "description": model.description or "",
+                "rating": float(model.rating) if model.rating is not None else None,
+                "genres": [g.genre for g in model.genres]}
+
     def domain_create(self, data):
         return movies.create_movie(data)
 
@@ -222,6 +266,11 @@ class UserView(DomainModelView):
             data.update(role=form.role.data, disabled=bool(form.disabled.data))
         return data
 
+    def current_data(self, model):
+        """The user as the edit form holds it."""
+        return {"username": model.username or "", "email": model.email or "", "role": model.role,
+                "disabled": bool(model.disabled)}
+
     def domain_create(self, data):
         return users.create_user(data)
 
@@ -257,13 +306,23 @@ class PaymentView(DomainModelView):
         return form
 
     def edit_form(self, obj: Any = None) -> Any:
-        """Only the statuses the domain allows next (none for a final status)."""
+        """The current status (pre-selected, so saving unchanged changes nothing) and the ones allowed next."""
         form = super().edit_form(obj)
         current = obj.status if obj is not None else None
-        allowed = payments.TRANSITIONS.get(current, ()) if current else PAYMENT_STATUSES
-        form.status.choices = _choices(allowed) or [("", f"— {current} is final: no change allowed —")]
-        form.status.description = f"now {current}; allowed next: {', '.join(allowed) or 'none'}"
+        if current is None:  # Flask-Admin builds the form before it knows the record: any status
+            form.status.choices = _choices(PAYMENT_STATUSES)
+            return form
+        allowed = payments.TRANSITIONS.get(current, ())
+        form.status.choices = [(current, f"{current} (current: no change)"), *_choices(allowed)]
+        if form.status.data not in dict(form.status.choices):
+            form.status.data = current
+        form.status.description = (f"allowed next: {', '.join(allowed)}" if allowed
+                                   else f"{current} is final: no change allowed")
         return form
+
+    def current_data(self, model):
+        """The payment as the edit form holds it (its status)."""
+        return {"status": model.status}
 
     def form_data(self, form, *, creating):
         """Form → the create payload, or just the new status when editing."""
@@ -314,6 +373,11 @@ class SubscriptionView(DomainModelView):
                 data[name] = _utc_iso(value) if value is not None else None
         return data
 
+    def current_data(self, model):
+        """The subscription as the edit form shows it: dates at the form's minute precision, in UTC."""
+        return {"plan_type": model.plan_type, "auto_renew": bool(model.auto_renew),
+                **{name: _utc_iso(_to_minute(getattr(model, name))) for name in ("start_date", "end_date")}}
+
     def domain_create(self, data):
         return subscriptions.create_subscription(data)
 
@@ -353,9 +417,13 @@ class OperatorView(DomainModelView):
         return {"id": info.id}
 
     def domain_update(self, pk, data):
-        operators.update_operator(pk, {k: data[k] for k in ("role", "active", "password")},
+        operators.update_operator(pk, {k: data[k] for k in ("role", "active", "password") if k in data},
                                   actor=current_user.username)
         return {"id": pk}
+
+    def current_data(self, model):
+        """The account as the edit form holds it (an empty password box keeps the password)."""
+        return {"username": None, "role": model.role, "active": bool(model.active), "password": ""}
 
     def domain_delete(self, pk):
         if pk == current_user.id:
@@ -366,9 +434,11 @@ class OperatorView(DomainModelView):
         """``operators.*`` already audits as ``operator.created`` / ``operator.changed``."""
 
     def update_model(self, form, model):
-        """Update through :mod:`control_plane.operators` (which audits)."""
-        pk = model.id
-        return bool(self._call(lambda: self.domain_update(pk, self.form_data(form, creating=False)), form))
+        """Update the changed fields through :mod:`control_plane.operators` (which audits)."""
+        pk, changes = model.id, self.changed_data(form, model)
+        if self._unchanged(changes):
+            return False
+        return bool(self._call(lambda: self.domain_update(pk, changes), form))
 
     def delete_model(self, model):
         """Delete through :mod:`control_plane.operators` (which audits)."""
