@@ -115,3 +115,42 @@ class Operator(Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ShadowRule(Base):
+    """A shadow-compare ignore rule of one domain: a JSON path left out or compared without order."""
+
+    __tablename__ = "shadow_rules"
+    __table_args__ = (
+        CheckConstraint("mode IN ('ignore', 'order_insensitive')", name="ck_shadow_rule_mode"),
+        Index("uq_shadow_rule_path", "domain", "path", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    domain: Mapped[str] = mapped_column(String(32))
+    path: Mapped[str] = mapped_column(String(300))
+    mode: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class ShadowSample(Base):
+    """One sampled shadow mismatch: both answers (truncated) and the classified differences."""
+
+    __tablename__ = "shadow_samples"
+    __table_args__ = (Index("ix_shadow_samples_domain_id", "domain", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    domain: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    target: Mapped[str] = mapped_column(Text)  # path and query of the mirrored GET
+    primary_backend: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))  # the most serious kind present
+    #: ``[{"path", "kind", "monolith", "service"}, ...]``
+    differences: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    monolith_status: Mapped[int] = mapped_column(Integer)
+    service_status: Mapped[int] = mapped_column(Integer)
+    monolith_body: Mapped[str] = mapped_column(Text)
+    service_body: Mapped[str] = mapped_column(Text)
+    truncated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
