@@ -181,6 +181,26 @@ class Settings:
         "PROXY_IDEMPOTENCY_MAX_ANSWER_BYTES", "16384",
         "proxy: largest answer kept for replay; a larger one is kept as status and digest only",
     )
+    # Shadow compare (docs/shadow.md)
+    shadow_compare_max_bytes: int = _setting(
+        "SHADOW_COMPARE_MAX_BYTES", "262144", "shadow: larger bodies are compared as bytes, not parsed as JSON"
+    )
+    shadow_compare_headers: str = _setting(
+        "SHADOW_COMPARE_HEADERS", "", "shadow: response headers compared too, comma separated (empty = none)"
+    )
+    shadow_calibration_percent: int = _setting(
+        "SHADOW_CALIBRATION_PERCENT", "0",
+        "shadow: share of mirrored GETs also asked of the monolith twice (A/A) to learn noisy paths",
+    )
+    shadow_samples_per_domain: int = _setting(
+        "SHADOW_SAMPLES_PER_DOMAIN", "200", "shadow: mismatch samples kept per domain (oldest pruned)"
+    )
+    shadow_samples_per_minute: int = _setting(
+        "SHADOW_SAMPLES_PER_MINUTE", "30", "shadow: mismatch samples one gateway worker stores per domain and minute"
+    )
+    shadow_sample_body_bytes: int = _setting(
+        "SHADOW_SAMPLE_BODY_BYTES", "16384", "shadow: each stored sample body is cut to this many bytes"
+    )
     identity_secret: str = _setting(
         "IDENTITY_SECRET", "",
         "HMAC secret the proxy signs forwarded identity with; empty = generated into RUN_DIR/identity_secret",
