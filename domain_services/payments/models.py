@@ -36,7 +36,7 @@ class Payment(Base):
 
 
 class Subscription(Base):
-    """A user's subscription to a plan for a period."""
+    """A paid period of one plan: each plan payment buys its own 30 days after what is already paid."""
 
     __tablename__ = "subscriptions"
     __table_args__ = (CheckConstraint("end_date >= start_date", name="ck_subscriptions_period"),)
@@ -47,6 +47,11 @@ class Subscription(Base):
     start_date: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     end_date: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     auto_renew: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # The plan payment that bought this period (None for periods granted by the payment side);
+    # a refund of that payment takes the period back (``periods.py``).
+    payment_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("payments.id", ondelete="SET NULL", name="fk_subscriptions_payment"), unique=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -66,7 +71,9 @@ class PaymentCheckout(Base):
     payment_id: Mapped[int] = mapped_column(Integer, ForeignKey("payments.id", ondelete="CASCADE"), index=True)
     provider: Mapped[str] = mapped_column(String(32))
     provider_checkout_id: Mapped[str | None] = mapped_column(String(100), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    # Set (under the payment's row lock) by the one refund request sent to the provider.
+    refund_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ProviderEvent(Base):

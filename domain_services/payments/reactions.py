@@ -1,4 +1,4 @@
-"""Cross-domain reaction: a completed payment for a plan extends (or starts) the user's subscription.
+"""Cross-domain reaction: a completed payment for a plan buys its period (``periods.py``).
 
 Only a payment that *is* completed and fully paid counts: the event is a hint, the payments
 table is the truth. The handler reads the payment row and extends only when it exists, its
@@ -15,27 +15,22 @@ refused as unpaid claims nothing, so it cannot use up the real payment's turn.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain_services.payments.models import PLAN_TYPES, Payment, Subscription
+from domain_services.payments import periods
+from domain_services.payments.models import PLAN_TYPES, Payment
 from domain_services.payments.plans import is_full_price
-from domain_services.payments.subscriptions import to_dict
-from kernel.db import UnitOfWork, unit_of_work
-from kernel.envelope import utcnow
-from kernel.outbox import add_event
+from kernel.db import unit_of_work
 
 log = logging.getLogger(__name__)
 
 CONSUMER = "payments-reactions"
 # A payment id is recorded under its own consumer name so it can never collide with an event id.
 PAYMENT_CONSUMER = "payments-reactions:payment"
-PERIOD = timedelta(days=30)
-SOURCE = "payments"
 
 _CLAIM = text(
     "INSERT INTO processed_events (consumer, event_id) VALUES (:consumer, :event_id) "
@@ -54,29 +49,6 @@ def is_plan_payment(envelope: dict[str, Any] | None) -> bool:
         return False
     payload = envelope.get("payload")
     return isinstance(payload, dict) and payload.get("plan_type") in PLAN_TYPES and bool(payload.get("user_id"))
-
-
-def _extend_or_create(uow: UnitOfWork, user_id: int, plan: str, payment_id: Any) -> str:
-    """Add ``PERIOD`` to the user's active subscription, or start one now; emits the event."""
-    now = utcnow()
-    sub = uow.session.scalars(
-        select(Subscription)
-        .where(Subscription.user_id == user_id, Subscription.end_date >= now)
-        .order_by(Subscription.end_date.desc())
-        .limit(1)
-        .with_for_update()
-    ).first()
-    if sub is None:
-        sub = Subscription(user_id=user_id, plan_type=plan, start_date=now, end_date=now + PERIOD)
-        uow.session.add(sub)
-        name = "subscription.created"
-    else:
-        sub.end_date = sub.end_date + PERIOD
-        sub.plan_type = plan  # the user paid for this plan
-        name = "subscription.extended"
-    uow.session.flush()
-    add_event(uow, name, sub.id, {"subscription_id": sub.id, **to_dict(sub), "payment_id": payment_id}, SOURCE)
-    return name
 
 
 def paid_plan(payment: Payment | None, claimed_user: Any) -> str | None:
@@ -113,7 +85,7 @@ def handle_payment_event(envelope: dict[str, Any] | None) -> str:
             return "duplicate"  # another event about the same payment already counted
         try:
             with uow.session.begin_nested():  # an unknown user must not undo the claims above
-                outcome = _extend_or_create(uow, user_id, plan, payment_id)
+                outcome = periods.grant(uow, payment)
         except IntegrityError:
             log.warning("payment %s: user %s does not exist; no subscription change", payment_id, user_id)
             return "unknown-user"

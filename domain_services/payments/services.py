@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from domain_services.payments import periods
 from domain_services.payments.models import PAYMENT_STATUSES, PLAN_TYPES, Payment
 from domain_services.payments.plans import check_amount
 from kernel import validation as v
@@ -156,10 +157,15 @@ def change_status(payment_id: int, status: str, *, actor: Identity = SYSTEM) -> 
 
 
 def transition(uow: UnitOfWork, payment: Payment, status: str) -> None:
-    """Move a (locked) payment to ``status`` inside ``uow`` and emit ``payment.<status>``; else :class:`Conflict`."""
+    """Move a (locked) payment to ``status`` inside ``uow`` and emit ``payment.<status>``; else :class:`Conflict`.
+
+    A refund takes back, in the same transaction, the unused time the payment bought.
+    """
     if status not in TRANSITIONS[payment.status]:
         raise Conflict(f"payment {payment.id} cannot go from {payment.status} to {status}")
     payment.status = status
+    if status == "refunded":
+        periods.take_back(uow, payment)
     add_event(uow, f"payment.{status}", payment.id, event_payload(payment), SOURCE)
 
 

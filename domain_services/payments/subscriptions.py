@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain_services.payments.models import PLAN_TYPES, Subscription
+from domain_services.payments.periods import to_dict
 from domain_services.payments.services import owner_filter, unknown_user
 from kernel import validation as v
 from kernel.db import read_session, unit_of_work
@@ -24,17 +25,6 @@ from kernel.outbox import add_event
 from kernel.pagination import EVERYTHING, Page
 
 SOURCE = "payments"
-
-
-def to_dict(sub: Subscription) -> dict[str, Any]:
-    """The contract representation ``{id, user_id, plan_type, start_date, end_date}``."""
-    return {
-        "id": sub.id,
-        "user_id": sub.user_id,
-        "plan_type": sub.plan_type,
-        "start_date": sub.start_date.isoformat(),
-        "end_date": sub.end_date.isoformat(),
-    }
 
 
 def list_subscriptions(

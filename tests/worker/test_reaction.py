@@ -1,4 +1,4 @@
-"""Payment → subscription: extended (or created) exactly once per payment, also on replays."""
+"""Payment → subscription: each plan payment buys its period exactly once, also on replays."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from sqlalchemy import select
 from domain_services.payments import services as payments
 from domain_services.payments import subscriptions
 from domain_services.payments.models import Subscription
+from domain_services.payments.periods import PERIOD
 from domain_services.payments.plans import price_of
-from domain_services.payments.reactions import PERIOD, handle_payment_event
+from domain_services.payments.reactions import handle_payment_event
 from domain_services.users import services as users
 from eventing.kafka import encode
 from kernel.db import read_session
@@ -58,7 +59,7 @@ def test_first_plan_payment_creates_a_subscription_once(db_url):
     assert abs((sub.end_date - sub.start_date) - PERIOD) < timedelta(seconds=1)
 
 
-def test_active_subscription_is_extended_by_30_days_exactly_once(db_url):
+def test_a_plan_payment_queues_its_own_period_after_the_paid_time_exactly_once(db_url):
     user_id = _new_user()
     now = utcnow()
     created = subscriptions.create_subscription({"user_id": user_id, "plan_type": "basic",
@@ -71,10 +72,11 @@ def test_active_subscription_is_extended_by_30_days_exactly_once(db_url):
     assert handle_payment_event(event) == "duplicate"  # the same message delivered again
     assert handle_payment_event(_payment_event(user_id, payment_id, "family")) == "duplicate"  # same payment
 
-    [sub] = _subscriptions(user_id)
-    assert sub.id == created["id"]
-    assert sub.plan_type == "family"
-    assert abs(sub.end_date - (now + timedelta(days=35))) < timedelta(seconds=1)
+    granted, bought = sorted(_subscriptions(user_id), key=lambda s: s.start_date)
+    assert granted.id == created["id"] and granted.plan_type == "basic"  # the time already there keeps its plan
+    assert bought.plan_type == "family"
+    assert abs(bought.start_date - (now + timedelta(days=5))) < timedelta(seconds=1)
+    assert abs(bought.end_date - (now + timedelta(days=35))) < timedelta(seconds=1)
 
 
 def test_events_without_a_plan_or_a_completed_payment_change_nothing(db_url):
