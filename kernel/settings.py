@@ -112,6 +112,24 @@ class Settings:
     payment_webhook_tolerance_seconds: int = _setting(
         "PAYMENT_WEBHOOK_TOLERANCE_SECONDS", "300", "oldest (or most future) webhook timestamp accepted"
     )
+    payment_provider: str = _setting("PAYMENT_PROVIDER", "sandbox", "payment provider adapter: sandbox | stripe")
+    stripe_api_key: str = _setting(
+        "STRIPE_API_KEY", "", "Stripe secret key (sk_test_... in test mode); from the environment, never committed"
+    )
+    stripe_webhook_secret: str = _setting(
+        "STRIPE_WEBHOOK_SECRET", "", "signing secret of the Stripe webhook endpoint (whsec_...)"
+    )
+    stripe_api_base: str = _setting(
+        "STRIPE_API_BASE", "", "Stripe API base URL; empty = Stripe's own (the tests point it at stripe-mock)"
+    )
+    payment_reconcile_after_seconds: int = _setting(
+        "PAYMENT_RECONCILE_AFTER_SECONDS", "300", "a checkout unsettled this long is looked up at the provider"
+    )
+    payment_sandbox_retry_delays: str = _setting(
+        "PAYMENT_SANDBOX_RETRY_DELAYS",
+        "1,5,30,120,600,1800,3600,7200,14400",
+        "sandbox: seconds before each callback retry after a non-2xx answer (about 8 h in all)",
+    )
     console_admin_user: str = _setting("CONSOLE_ADMIN_USER", "admin", "first console admin's username")
     console_trusted_hosts: str = _setting(
         "CONSOLE_TRUSTED_HOSTS", "", "host names the console answers for, comma separated; empty = any"
