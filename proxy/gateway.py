@@ -91,7 +91,8 @@ class Gateway:
         _ID_PREFIX = os.urandom(8).hex()
         connect, read = self.settings.proxy_connect_timeout_ms / 1000, self.settings.proxy_read_timeout_ms / 1000
         self.client = forward.make_client(connect, read)
-        self.shadower = Shadower(self.client, self.recorder)
+        self.shadower = Shadower.for_gateway(self.client, self.settings, self.upstreams.monolith, self.recorder)
+        await self.shadower.start()
         self.idempotency = idempotency.IdempotencyStore(self.settings.redis_url,
                                                         self.settings.proxy_read_timeout_ms / 1000 + 30)
         self.flusher = metrics.TrafficFlusher(self.recorder, self.settings.redis_url)
@@ -316,7 +317,7 @@ class Gateway:
                 await out.full(status, out_headers, body)
                 if flag is not None and flag.shadow_percent and request.method == "GET" \
                         and random.randrange(100) < flag.shadow_percent:  # noqa: S311 - sampling
-                    self._shadow(route, backend, suffix, headers, status, body)
+                    self._shadow(route, backend, suffix, headers, status, body, out_headers)
                 return answer
             out_headers.append(("x-request-id", request_id))
             await out.start(status, out_headers)
@@ -345,7 +346,7 @@ class Gateway:
         self.rollbacks.record(route, backend, error, now, flag)
 
     def _shadow(self, route: str, backend: str, suffix: str, headers: list[tuple[str, str]], status: int,
-                body: bytes) -> None:
+                body: bytes, out_headers: list[tuple[str, str]]) -> None:
         other = self.upstreams.monolith if backend == "service" else self.upstreams.services[route]
         if self.shadower is not None:
-            self.shadower.mirror(route, other + suffix, headers, status, body)
+            self.shadower.mirror(route, other + suffix, headers, status, body, backend, out_headers, suffix)

@@ -55,8 +55,9 @@ UPSTREAM_ERRORS = Counter("proxy_upstream_errors", "Connect errors, timeouts and
 FALLBACKS = Counter("proxy_fallbacks", "Idempotent requests retried on the monolith after a service failure",
                     ("domain",))
 ROLLBACKS = Counter("proxy_auto_rollbacks", "Automatic rollbacks to the monolith", ("domain",))
-SHADOW = Counter("proxy_shadow_comparisons", "Shadowed GETs by result (match/mismatch/error)",
-                 ("domain", "result"))
+#: ``kind``: the most serious difference of a mismatch (``strangler.shadow_diff.KINDS``), ``none`` otherwise.
+SHADOW = Counter("proxy_shadow_comparisons", "Shadowed GETs by result (match/mismatch/error) and difference kind",
+                 ("domain", "result", "kind"))
 AUTH_FAILURES = Counter("proxy_auth_failures", "Requests refused with 401", ())
 
 
