@@ -9,7 +9,8 @@ list of response headers. Every difference is reported with a JSON path and one 
 
 Ignore rules (:class:`Rule`) name JSON paths (``$[*].genres``, ``$.created_at``) to leave out
 (``ignore``) or whose arrays are compared as multisets (``order_insensitive``).
-:class:`NoiseLearner` turns A/A pairs (the monolith asked twice) into suggested rules.
+:func:`noise_hits` and :func:`suggest_rules` turn A/A pairs (the monolith asked twice) into
+suggested rules: a path that differs between two monolith answers is noise.
 
 The left side is always the monolith, the right side the service: ``missing`` means the
 service lacks what the monolith sent, ``extra`` the reverse. Pure, no I/O: the gateway runs it
@@ -355,35 +356,22 @@ def compare(monolith: Answer, service: Answer, rules: Rules = NO_RULES, *, max_b
     return Comparison((*found, *body.differences), body.dropped)
 
 
-class NoiseLearner:
-    """Learns from A/A pairs (the monolith asked twice) which paths differ on their own.
+def noise_hits(pair: Comparison) -> set[tuple[str, str]]:
+    """``(normalized path, kind)`` of each body difference in an A/A pair (the monolith asked twice).
 
-    A path that differed in at least ``min_hits`` pairs is noise: its suggested rule is
-    ``order_insensitive`` when only the order of an array changed there, else ``ignore``.
+    Counted over many pairs, these feed :func:`suggest_rules`; status and header differences
+    are not body paths and never become rules.
     """
-
-    def __init__(self, min_hits: int = 2) -> None:
-        self.min_hits = min_hits
-        self.pairs = 0
-        self.hits: Counter[tuple[str, str]] = Counter()
-
-    def observe(self, comparison: Comparison) -> None:
-        """Count one A/A pair's differences (each normalized path and kind once)."""
-        self.pairs += 1
-        self.hits.update({(d.normalized, d.kind) for d in comparison.differences if d.path.startswith("$")})
-
-    def merge(self, pairs: int, hits: Mapping[tuple[str, str], int]) -> None:
-        """Add counts learned elsewhere (other gateway workers)."""
-        self.pairs += pairs
-        self.hits.update(hits)
-
-    def suggestions(self) -> list[Rule]:
-        """Rules that would silence the noise seen so far, by path."""
-        return suggest_rules(self.hits, self.min_hits)
+    return {(d.normalized, d.kind) for d in pair.differences if d.path.startswith("$")}
 
 
 def suggest_rules(hits: Mapping[tuple[str, str], int], min_hits: int = 2) -> list[Rule]:
-    """Rules for paths seen differing at least ``min_hits`` times in A/A pairs (``(path, kind) → count``)."""
+    """Rules for paths seen differing in at least ``min_hits`` A/A pairs (``(path, kind) → pairs``).
+
+    One hit may be a write landing between the two requests; two mean the path is not
+    deterministic. The rule is ``order_insensitive`` when only an array's order changed there,
+    else ``ignore``.
+    """
     kinds: dict[str, set[str]] = {}
     totals: Counter[str] = Counter()
     for (path, kind), count in hits.items():
