@@ -14,17 +14,20 @@ one transaction). htmx posts get the domain's card back; plain form posts redire
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from redis import RedisError
 
 from control_plane import traffic
 from control_plane.roles import can, requires
-from kernel.errors import DomainError
+from kernel.errors import DomainError, InvalidInput
 from kernel.models import FLAG_DOMAINS
+from kernel.validation import whole_number
 from strangler import flags, rollouts
 
 bp = Blueprint("strangler", __name__)
@@ -37,11 +40,11 @@ SETTINGS_FIELDS = ("sticky_key", "fallback", "auto_rollback", "rollback_error_ra
                    "shadow_percent", "rollback_consecutive")
 #: What each sticky key means for the share the service observes.
 STICKINESS = {
-    "user": "Sticky per user: each signed-in user stays on one backend while the share grows, so the observed "
-            "share follows users, not requests — a few busy users can push it far from the target. Lowering the "
-            "share moves users back to the monolith.",
-    "header": "Sticky per X-Client-Id header: the same as per user, for clients that send the header; "
-              "requests without it are spread per request.",
+    "user": "Sticky per user: each signed-in user (else the X-User-Id header, else the client address) stays on "
+            "one backend while the share grows, so the observed share follows users, not requests — a few busy "
+            "users can push it far from the target. Lowering the share moves users back to the monolith.",
+    "header": "Sticky per X-User-Id header: the same as per user, keyed on the header the caller sends; "
+              "requests without it stick per client address.",
     "client": "Sticky per client address: everyone behind one NAT or proxy lands on the same backend, so a "
               "single office can move the observed share by a lot.",
     "none": "Not sticky: every request is decided anew, so the observed share tracks the target closely "
@@ -82,13 +85,24 @@ def _stats(domain: str) -> traffic.DomainStats | None:
         return None
 
 
+def card_version(flag: dict[str, Any], plan: dict[str, Any] | None) -> str:
+    """A fingerprint of what a card's controls are drawn from: the flag and the plan.
+
+    The page polls these fingerprints and re-renders a card whose flag or plan changed anywhere
+    (this console, the CLI, the plan runner, a gateway's automatic rollback).
+    """
+    raw = json.dumps({"flag": flag, "plan": plan}, sort_keys=True, default=str)
+    return hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
+
+
 def _context(domain: str) -> dict[str, Any]:
     """Everything a card shows, read fresh."""
     flag = flags.get_flag(domain)
+    plan = rollouts.get_plan(domain)
     return {"flag": flag, "history": flags.flag_history(domain, HISTORY), "stats": _stats(domain),
-            "plan": rollouts.get_plan(domain), "stickiness": STICKINESS.get(flag["sticky_key"], ""),
+            "plan": plan, "stickiness": STICKINESS.get(flag["sticky_key"], ""),
             "steps": STEPS, "can_write": can("flags.write"), "sticky_keys": flags.STICKY_KEYS,
-            "target": effective_share(flag)}
+            "target": effective_share(flag), "version": card_version(flag, plan)}
 
 
 def _card(domain: str, *, error: str | None = None, confirm: dict[str, Any] | None = None, status: int = 200):
@@ -97,10 +111,12 @@ def _card(domain: str, *, error: str | None = None, confirm: dict[str, Any] | No
 
 
 def _respond(domain: str, message: str | None = None, *, error: str | None = None,
-             confirm: dict[str, Any] | None = None):
+             confirm: dict[str, Any] | None = None, status: int = 400):
     """The card for htmx, else flash + redirect back to the page (or the confirmation page)."""
     if request.headers.get("HX-Request"):
-        return _card(domain, error=error, confirm=confirm)
+        # a refusal keeps its status: the card is not swapped (typed values stay) and the page
+        # shows the message next to the control that sent it
+        return _card(domain, error=error, confirm=confirm, status=status if error else 200)
     if confirm:
         return render_template("strangler.html", cards=[{**_context(domain), "confirm": confirm, "error": None}],
                                can_write=can("flags.write"), single=True)
@@ -125,7 +141,7 @@ def _change(domain: str, changes: dict[str, Any], endpoint: str):
                                              "fields": {**fields, "reason": reason}})
         flags.set_flag(domain, changes, current_user.username, reason[:200])
     except DomainError as exc:
-        return _respond(domain, error=exc.message)
+        return _respond(domain, error=exc.message, status=exc.status)
     return _respond(domain, f"{domain}: saved")
 
 
@@ -141,6 +157,14 @@ def page():
     """Every domain's card."""
     cards = [{**_context(d), "confirm": None, "error": None} for d in FLAG_DOMAINS]
     return render_template("strangler.html", cards=cards, can_write=can("flags.write"), single=False)
+
+
+@bp.route("/strangler/state.json")
+@requires("read")
+def state():
+    """``{domain: card version}``: cheap enough to poll every second (two small reads per domain)."""
+    plans = {d: rollouts.get_plan(d) for d in FLAG_DOMAINS}
+    return jsonify({f["domain"]: card_version(f, plans[f["domain"]]) for f in flags.list_flags()})
 
 
 @bp.route("/strangler/<domain>/card")
@@ -170,9 +194,11 @@ def set_percent(domain: str):
     """Set the service's share (a step button or the number box); implies gradual mode."""
     _domain_or_404(domain)
     raw = (request.form.get("step") or request.form.get("percent") or "").strip()
-    if not raw.isdigit():
+    try:
+        percent = whole_number(raw, "percent", minimum=0, maximum=100, kind="field")
+    except InvalidInput:
         return _respond(domain, error="percent must be a whole number 0..100")
-    return _change(domain, {"mode": "gradual", "percent": int(raw)}, "strangler.set_percent")
+    return _change(domain, {"mode": "gradual", "percent": percent}, "strangler.set_percent")
 
 
 @bp.route("/strangler/<domain>/settings", methods=["POST"])
@@ -196,5 +222,5 @@ def rollback(domain: str):
     try:
         flags.rollback(domain, current_user.username, request.form.get("reason") or "manual rollback (console)")
     except DomainError as exc:
-        return _respond(domain, error=exc.message)
+        return _respond(domain, error=exc.message, status=exc.status)
     return _respond(domain, f"{domain}: rolled back to the monolith")

@@ -6,7 +6,6 @@ Any unexpected exception becomes a JSON 500 without a stack trace (it is logged)
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from kernel.errors import DomainError, InvalidInput
+from kernel.validation import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +24,7 @@ def json_body() -> Any:
     raw = request.get_data(cache=True)
     if not raw:
         raise InvalidInput("request body must be a JSON object")
-    try:
-        data = json.loads(raw)
-        # Lone surrogates ("\ud800") parse but cannot be stored as UTF-8: refuse them here.
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except (ValueError, UnicodeError, RecursionError):  # RecursionError: absurdly deep nesting
-        raise InvalidInput("request body is not valid JSON") from None
-    return data
+    return parse_json(raw)
 
 
 def error_response(message: str, status: int) -> tuple[Response, int]:

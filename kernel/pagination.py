@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select
 
-from kernel.errors import InvalidInput
+from kernel.validation import query_int, whole_number
 
 MAX_LIMIT = 1000
+#: The largest PostgreSQL ``integer``: no row id can be larger.
+MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -26,34 +28,19 @@ class Page:
         return query.offset(self.offset)
 
 
-def _non_negative(args: Mapping[str, str], name: str) -> int | None:
-    raw = args.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit():
-        raise InvalidInput(f"query parameter {name} must be a non-negative integer")
-    return int(raw)
-
-
 def parse_page(args: Mapping[str, str]) -> Page:
-    """Read ``limit`` (1..1000) and ``offset`` from query arguments."""
-    limit = _non_negative(args, "limit")
-    offset = _non_negative(args, "offset") or 0
-    if limit is not None and not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"query parameter limit must be between 1 and {MAX_LIMIT}")
-    if offset > 2**31:
-        raise InvalidInput("query parameter offset is too large")
+    """Read ``limit`` (1..1000) and ``offset`` (0..2^31-1) from query arguments (ASCII digits only)."""
+    limit = query_int(args, "limit", minimum=1, maximum=MAX_LIMIT)
+    offset = query_int(args, "offset") or 0
     return Page(limit=limit, offset=offset)
 
 
 def parse_id(args: Mapping[str, str], name: str = "id") -> int | None:
-    """An optional positive integer id from the query string."""
+    """An optional positive ``integer`` id from the query string (``?id=`` present but empty is refused)."""
     raw = args.get(name)
     if raw is None:
         return None
-    if not raw.isdigit() or not 0 < int(raw) < 2**31:
-        raise InvalidInput(f"query parameter {name} must be a positive integer")
-    return int(raw)
+    return whole_number(raw, name, minimum=1, maximum=MAX_ID)
 
 
 EVERYTHING = Page()

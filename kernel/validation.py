@@ -7,6 +7,7 @@ Python ``True`` is an ``int``; in JSON it is not a number).
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -15,6 +16,57 @@ from typing import Any
 from kernel.errors import InvalidInput
 
 _MISSING = object()
+#: Deepest nesting of objects/arrays a request body may have; no contract needs more than a few.
+MAX_JSON_DEPTH = 32
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique: which duplicate wins differs between parsers."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        raise InvalidInput("request body repeats a key in one object")
+    return data
+
+
+def _no_constant(name: str) -> Any:
+    raise InvalidInput(f"request body contains {name}, which is not a JSON number")
+
+
+def _depth(data: Any) -> int:
+    """How deeply ``data`` nests lists and dicts (iteratively: no recursion to exhaust)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            node = node.values()
+        elif not isinstance(node, list):
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in node if isinstance(child, (dict, list)))
+    return deepest
+
+
+def parse_json(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """A request body as JSON, or :class:`InvalidInput` saying why not.
+
+    Refused: malformed JSON, ``NaN``/``Infinity``, a key repeated within one object, nesting
+    deeper than ``max_depth``, and lone UTF-16 surrogates (``"\\ud800"`` parses, but cannot be
+    stored or sent as UTF-8).
+    """
+    too_deep = f"request body is nested too deeply (at most {max_depth} levels)"
+    try:
+        data = json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except RecursionError:  # the C scanner gives up near the interpreter's recursion limit
+        raise InvalidInput(too_deep) from None
+    except (ValueError, UnicodeError):
+        raise InvalidInput("request body is not valid JSON") from None
+    if _depth(data) > max_depth:
+        raise InvalidInput(too_deep)
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeError:
+        raise InvalidInput("request body contains an invalid Unicode escape (a lone surrogate)") from None
+    return data
 
 
 def require_object(data: Any) -> dict[str, Any]:
@@ -170,6 +222,36 @@ def choice(data: dict[str, Any], name: str, options: tuple[str, ...], *, require
     if value not in options:
         raise InvalidInput(f"field {name} must be one of: {', '.join(options)}")
     return value
+
+
+#: More digits than this cannot be a PostgreSQL ``integer``; refusing them first keeps ``int()``
+#: away from attacker-sized strings.
+_MAX_DIGITS = 10
+
+
+def whole_number(raw: str, name: str, *, minimum: int = 0, maximum: int = 2**31 - 1,
+                 kind: str = "query parameter") -> int:
+    """``raw`` as a whole number in ``[minimum, maximum]``: ASCII digits only, nothing else.
+
+    ``str.isdigit`` and ``int`` accept far more than a client means by a number (superscripts
+    fail ``int`` after passing ``isdigit``; other scripts' digits, signs, spaces and ``_`` pass
+    both), so the one accepted spelling is ``[0-9]+``. Anything else is :class:`InvalidInput`
+    naming ``kind`` and ``name``.
+    """
+    if not (isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= _MAX_DIGITS):
+        raise InvalidInput(f"{kind} {name} must be a whole number between {minimum} and {maximum}")
+    value = int(raw)
+    if not minimum <= value <= maximum:
+        raise InvalidInput(f"{kind} {name} must be between {minimum} and {maximum}")
+    return value
+
+
+def query_int(args: Any, name: str, *, minimum: int = 0, maximum: int = 2**31 - 1) -> int | None:
+    """An optional whole-number query parameter (:func:`whole_number`); ``None`` when absent or empty."""
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return None
+    return whole_number(raw, name, minimum=minimum, maximum=maximum)
 
 
 def query_text(args: Any, name: str, *, max_length: int = 100) -> str | None:
