@@ -27,18 +27,21 @@ class _Gunicorn(BaseApplication):
 
 
 def serve(app_factory: Callable[[Settings], Any], default_port: int, *,
-          post_fork: Callable[..., None] | None = None) -> None:
+          post_fork: Callable[..., None] | None = None, workers: int | None = None) -> None:
     """Serve ``app_factory(settings)`` on ``PORT`` (or ``default_port``) until terminated.
 
     This is the composition root of every Flask process: it reads the settings once and hands
     them to the factory. The factory runs in each worker after the fork, so no connection is
-    shared across processes.
+    shared across processes. ``workers`` overrides ``WEB_WORKERS`` for a process whose state
+    lives in memory (the sandbox provider).
     """
     settings = get_settings()
     configure_logging(settings)
     options = gunicorn_options(settings, default_port)
     if post_fork is not None:
         options["post_fork"] = post_fork
+    if workers is not None:
+        options["workers"] = workers
     _Gunicorn(app_factory, settings, options).run()
 
 
