@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 #: Bucket ``i`` holds latencies up to ``BASE_SECONDS * GROWTH ** i`` (0.5 ms … ~19 s, ±12 %).
@@ -56,13 +56,18 @@ def shadow_field(domain: str, result: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Readings:
-    """One domain's counters over a window, summed over every gateway."""
+    """One domain's counters over a window, summed over every gateway.
+
+    Latency histograms map bucket index → answered requests (:func:`latency_bucket`); the judge
+    (:mod:`strangler.judge`) compares the service's with the monolith's.
+    """
 
     service_ok: int = 0
     service_err: int = 0
-    service_p99: float | None = None
-    monolith_p99: float | None = None
-    monolith_samples: int = 0
+    monolith_ok: int = 0
+    monolith_err: int = 0
+    service_latency: Mapping[int, int] = field(default_factory=dict)
+    monolith_latency: Mapping[int, int] = field(default_factory=dict)
     shadow_match: int = 0
     shadow_mismatch: int = 0
 
@@ -72,10 +77,30 @@ class Readings:
         return self.service_ok + self.service_err
 
     @property
+    def monolith_requests(self) -> int:
+        """Attempts at the monolith."""
+        return self.monolith_ok + self.monolith_err
+
+    @property
     def service_error_rate(self) -> float:
         """Failed share of service attempts (0 without traffic)."""
         total = self.service_requests
         return self.service_err / total if total else 0.0
+
+    @property
+    def service_p99(self) -> float | None:
+        """The service's p99 (bucket bound), ``None`` without answers."""
+        return percentile(self.service_latency, 0.99)
+
+    @property
+    def monolith_p99(self) -> float | None:
+        """The monolith's p99 (bucket bound), ``None`` without answers."""
+        return percentile(self.monolith_latency, 0.99)
+
+    @property
+    def monolith_samples(self) -> int:
+        """Monolith answers with a latency."""
+        return sum(self.monolith_latency.values())
 
     @property
     def shadow_compared(self) -> int:
@@ -123,9 +148,10 @@ def readings(domain: str, hashes: Iterable[Mapping[bytes | str, bytes | str | in
     return Readings(
         service_ok=plain.get(f"{domain}:service:ok", 0),
         service_err=plain.get(f"{domain}:service:err", 0),
-        service_p99=percentile(latency["service"], 0.99),
-        monolith_p99=percentile(latency["monolith"], 0.99),
-        monolith_samples=sum(latency["monolith"].values()),
+        monolith_ok=plain.get(f"{domain}:monolith:ok", 0),
+        monolith_err=plain.get(f"{domain}:monolith:err", 0),
+        service_latency=latency["service"],
+        monolith_latency=latency["monolith"],
         shadow_match=plain.get(shadow_field(domain, "match"), 0),
         shadow_mismatch=plain.get(shadow_field(domain, "mismatch"), 0),
     )

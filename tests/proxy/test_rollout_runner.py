@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from strangler import flags, rollouts
+from strangler.rollout_gates import latency_field
 from tests.proxy.conftest import libpq_url
 from tests.support.processes import wait_until
 
@@ -35,6 +36,20 @@ def _green(client: redis.Redis, since: float, seconds: int = 8, requests: int = 
     for second in range(int(since) + 1, int(since) + 1 + seconds):
         client.hset(f"traffic:{second}", f"{DOMAIN}:service:ok", requests)
         client.expire(f"traffic:{second}", 600)
+
+
+def _traffic(client: redis.Redis, since: float, *, service_s: float, monolith_s: float, seconds: int = 8,
+             requests: int = 30) -> None:
+    """Gateways' counters: ``requests`` per second on each backend, each taking the given latency."""
+    for second in range(int(since) + 1, int(since) + 1 + seconds):
+        key = f"traffic:{second}"
+        stale = [f for f in client.hkeys(key) if f.startswith(f"{DOMAIN}:".encode())]  # an earlier test's seconds
+        if stale:
+            client.hdel(key, *stale)
+        client.hset(key, mapping={f"{DOMAIN}:service:ok": requests, f"{DOMAIN}:monolith:ok": requests,
+                                  latency_field(DOMAIN, "service", service_s): requests,
+                                  latency_field(DOMAIN, "monolith", monolith_s): requests})
+        client.expire(key, 600)
 
 
 def _rollout_actions(db_url: str, since_id: int) -> list[str]:
@@ -90,3 +105,51 @@ def test_a_second_plan_is_refused_while_one_runs(runner, db_url):
     rollouts.start(DOMAIN, "test", steps="10,100", hold_seconds=60, url=db_url)
     with pytest.raises(Conflict):
         rollouts.start(DOMAIN, "test", steps="10,100", hold_seconds=60, url=db_url)
+
+
+def test_a_slower_service_is_rolled_back_on_latency_with_the_verdict_recorded(runner, db_url):
+    plan = rollouts.start(DOMAIN, "test", steps="10,100", hold_seconds=60, gates={"min_requests": 20},
+                          reason="judge drill", url=db_url)
+    _traffic(runner, plan["step_started_at"], service_s=0.050, monolith_s=0.010)
+    wait_until(lambda: rollouts.tick(runner, url=db_url).get(DOMAIN) == "rolled_back", timeout=10, interval=0.1,
+               message="a rollback on latency")
+    assert flags.get_flag(DOMAIN, url=db_url)["mode"] == "monolith"
+    steps = rollouts.timeline(DOMAIN, url=db_url)
+    assert [s["action"] for s in steps] == ["started", "rolled_back"]
+    assert "judge drill" in steps[0]["reason"]
+    verdicts = {v["gate"]: v for v in steps[1]["judgement"]["verdicts"]}
+    latency = verdicts["latency"]
+    assert latency["outcome"] == "fail" and latency["p_value"] < 0.001 and latency["effect"] == 1.0
+    assert latency["n_service"] >= 20 and latency["n_baseline"] >= 20
+    assert verdicts["error_rate"]["outcome"] in ("pass", "inconclusive")
+
+
+def test_a_dry_run_gate_records_its_verdict_and_the_plan_goes_on(runner, db_url):
+    since = _last_audit_id(db_url)
+    plan = rollouts.start(DOMAIN, "test", steps="10,100", hold_seconds=1,
+                          gates={"min_requests": 20, "dry_run": "latency"}, url=db_url)
+    _traffic(runner, plan["step_started_at"], service_s=0.050, monolith_s=0.010)
+    wait_until(lambda: rollouts.tick(runner, url=db_url).get(DOMAIN) == "advanced", timeout=10, interval=0.1,
+               message="the plan advances despite the dry-run latency gate")
+    actions = _rollout_actions(db_url, since)
+    assert actions[0] == "rollout.started" and actions[-1] == "rollout.advanced"
+    advanced = rollouts.timeline(DOMAIN, url=db_url)[-1]
+    assert advanced["judgement"]["would"] == "rollback"
+    latency = next(v for v in advanced["judgement"]["verdicts"] if v["gate"] == "latency")
+    assert latency["outcome"] == "fail" and latency["dry_run"] is True
+    assert flags.get_flag(DOMAIN, url=db_url)["percent"] == 100
+
+
+def test_each_tick_keeps_the_latest_verdicts_on_the_plan(runner, db_url):
+    plan = rollouts.start(DOMAIN, "test", steps="10,100", hold_seconds=60, gates={"min_requests": 20}, url=db_url)
+    _traffic(runner, plan["step_started_at"], service_s=0.010, monolith_s=0.010)
+
+    def judged() -> bool:
+        rollouts.tick(runner, url=db_url)
+        judgement = rollouts.get_plan(DOMAIN, url=db_url)["judgement"]
+        return bool(judgement) and judgement["verdicts"][0]["n_service"] > 0
+
+    wait_until(judged, timeout=10, interval=0.1, message="verdicts stored on the plan")
+    judgement = rollouts.get_plan(DOMAIN, url=db_url)["judgement"]
+    assert judgement["action"] == "hold"
+    assert {v["gate"]: v["outcome"] for v in judgement["verdicts"]}["latency"] == "pass"
