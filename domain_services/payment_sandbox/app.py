@@ -1,45 +1,71 @@
 """The sandbox provider's HTTP API: a stand-in for Stripe or YooKassa in development and tests.
 
 ``POST /v1/checkouts`` (``Authorization: Bearer <PAYMENT_WEBHOOK_SECRET>``) accepts a
-checkout ``{reference, payment_id, amount, currency, description, callback_url}`` and
-answers at once; a moment later it "charges the card" and posts a signed
-``checkout.completed`` callback to ``callback_url`` — or ``checkout.failed`` when the
-description contains ``decline`` (a payment whose ``payment_method`` is ``sandbox-decline``),
-which lets tests and demos take the unhappy path.
-``POST /v1/refunds`` (same body plus ``checkout_id``) answers with a ``charge.refunded``
-callback. Callbacks are signed like Stripe's (``payments/webhooks.py``) and retried with
-back-off until the receiver answers 2xx or a 4xx (a 4xx is a verdict, not an outage).
+checkout ``{reference, payment_id, amount, currency, description, callback_url}``, "charges
+the card" at once and calls back a signed ``checkout.completed`` — or ``checkout.failed``
+when the description contains ``decline`` (a payment whose ``payment_method`` is
+``sandbox-decline``), which lets tests and demos take the unhappy path.
+``POST /v1/refunds`` (same body plus ``checkout_id``) refunds a succeeded checkout once and
+calls back ``charge.refunded``. Both honour an ``Idempotency-Key`` header as Stripe does: a
+repeated key gets the first answer and moves no money.
+``GET /v1/checkouts/<id>`` answers the checkout's status (``succeeded``, ``failed``,
+``refunded``), the refund requests received and each callback's delivery — what the
+payments side's reconciliation asks.
 
-It keeps no state: everything a callback needs travels in the request.
+Callbacks are retried on any non-2xx (``deliveries.py``). The checkouts live in this
+process's memory, so the sandbox runs one server process; a restart forgets them.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
-import logging
 import secrets
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from flask import Flask, jsonify, request
 
-from domain_services.payments.webhooks import SIGNATURE_HEADER, load_or_create_secret, signature_header
+from domain_services.payment_sandbox.deliveries import Deliverer, Delivery, parse_delays
+from domain_services.payments.webhooks import load_or_create_secret
 from kernel.app_factory import create_app as build
-from kernel.errors import InvalidInput, Unauthorized
+from kernel.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from kernel.http import json_body
 from kernel.settings import Settings
-
-log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8085
 HEALTH_PATH = "/health"
 DECLINE_MARKER = "decline"
-#: Delay before the first callback (a real provider charges the card first) and between retries.
-FIRST_DELAY = 0.05
-RETRY_DELAYS = (0.5, 1, 2, 4, 8)
+MAX_KEY_LENGTH = 255
+
+
+@dataclass
+class SandboxCheckout:
+    """A checkout the sandbox took: its fields, status, refund requests and callbacks."""
+
+    checkout_id: str
+    fields: dict[str, Any]
+    status: str
+    refund_requests: int = 0
+    refund_id: str | None = None
+    callbacks: list[Delivery] = field(default_factory=list)
+
+    def view(self) -> dict[str, Any]:
+        """The lookup answer."""
+        return {"checkout_id": self.checkout_id, "status": self.status, "payment_id": self.fields["payment_id"],
+                "reference": self.fields["reference"], "amount": self.fields["amount"],
+                "currency": self.fields["currency"], "refund_requests": self.refund_requests,
+                "refund_id": self.refund_id, "callbacks": [d.summary() for d in self.callbacks]}
+
+
+class Ledger:
+    """The sandbox's memory: checkouts by id and answers by idempotency key, behind one lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.checkouts: dict[str, SandboxCheckout] = {}
+        self.answers: dict[str, tuple[dict[str, Any], int]] = {}
 
 
 def _checkout_fields(data: Any) -> dict[str, Any]:
@@ -56,39 +82,29 @@ def _checkout_fields(data: Any) -> dict[str, Any]:
     return fields
 
 
-def deliver(url: str, event: dict[str, Any], secret: str, *, delays: tuple[float, ...] = RETRY_DELAYS) -> int | None:
-    """Post ``event`` signed to ``url``, retrying on 5xx and connection errors; the final status."""
-    body = json.dumps(event, separators=(",", ":")).encode()
-    status = None
-    for attempt, delay in enumerate((FIRST_DELAY, *delays)):
-        time.sleep(delay)  # pacing between deliveries, as a provider's retry schedule
-        signed = signature_header(secret, body, int(time.time()))  # signed per attempt, like Stripe
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signed}
-        try:
-            status = httpx.post(url, content=body, headers=headers, timeout=10).status_code
-        except httpx.HTTPError as exc:
-            log.warning("callback %s to %s failed (attempt %d): %s", event["id"], url, attempt + 1, exc)
-            continue
-        if status < 500:
-            log.info("callback %s (%s) to %s: %s", event["id"], event["type"], url, status)
-            return status
-    log.error("callback %s to %s given up after %d attempts (last status %s)", event["id"], url, attempt + 1, status)
-    return status
-
-
-def _event(event_type: str, fields: dict[str, Any], checkout_id: str) -> dict[str, Any]:
+def _event(event_type: str, checkout: SandboxCheckout) -> dict[str, Any]:
+    fields = checkout.fields
     return {
         "id": f"evt_{secrets.token_hex(12)}",
         "type": event_type,
         "created": int(time.time()),
-        "data": {"checkout_id": checkout_id, "reference": fields["reference"], "payment_id": fields["payment_id"],
-                 "amount": fields["amount"], "currency": fields["currency"]},
+        "data": {"checkout_id": checkout.checkout_id, "reference": fields["reference"],
+                 "payment_id": fields["payment_id"], "amount": fields["amount"], "currency": fields["currency"]},
     }
+
+
+def _idempotency_key(scope: str) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise InvalidInput(f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters")
+    return f"{scope}:{key}" if key else None
 
 
 def create_app(settings: Settings) -> Flask:
     """The sandbox provider app."""
     secret = load_or_create_secret(settings)
+    deliverer = Deliverer(secret, parse_delays(settings.payment_sandbox_retry_delays))
+    ledger = Ledger()
     app = build("payment-sandbox", [], settings=settings, health_paths=[HEALTH_PATH])
 
     def authorised() -> None:
@@ -96,30 +112,62 @@ def create_app(settings: Settings) -> Flask:
         if scheme.lower() != "bearer" or not hmac.compare_digest(key.strip().encode(), secret.encode()):
             raise Unauthorized("invalid API key")
 
-    def send_later(event: dict[str, Any], url: str) -> None:
-        threading.Thread(target=deliver, args=(url, event, secret), name=f"callback-{event['id']}",
-                         daemon=True).start()
+    def call_back(checkout: SandboxCheckout, event_type: str) -> None:
+        checkout.callbacks.append(deliverer.send(checkout.fields["callback_url"], _event(event_type, checkout)))
 
     @app.post("/v1/checkouts")
     def create_checkout():
         authorised()
         fields = _checkout_fields(json_body())
-        checkout_id = f"cs_{secrets.token_hex(12)}"
-        declined = DECLINE_MARKER in str(fields["description"])
-        send_later(_event("checkout.failed" if declined else "checkout.completed", fields, checkout_id),
-                   fields["callback_url"])
-        return jsonify({"checkout_id": checkout_id, "status": "open",
-                        "redirect_url": f"{settings.payment_provider_url.rstrip('/')}/pay/{checkout_id}"}), 201
+        key = _idempotency_key("checkouts")
+        with ledger.lock:
+            if key in ledger.answers:
+                answer, status = ledger.answers[key]
+                return jsonify(answer), status
+            checkout_id = f"cs_{secrets.token_hex(12)}"
+            declined = DECLINE_MARKER in str(fields["description"])
+            checkout = SandboxCheckout(checkout_id, fields, "failed" if declined else "succeeded")
+            ledger.checkouts[checkout_id] = checkout
+            call_back(checkout, "checkout.failed" if declined else "checkout.completed")
+            answer = {"checkout_id": checkout_id, "status": "open",
+                      "redirect_url": f"{settings.payment_provider_url.rstrip('/')}/pay/{checkout_id}"}
+            if key:
+                ledger.answers[key] = (answer, 201)
+        return jsonify(answer), 201
 
     @app.post("/v1/refunds")
     def create_refund():
         authorised()
         data = json_body()
-        fields = _checkout_fields(data)
+        _checkout_fields(data)
         checkout_id = data.get("checkout_id")
         if not isinstance(checkout_id, str) or not checkout_id:
             raise InvalidInput("missing required field: checkout_id")
-        send_later(_event("charge.refunded", fields, checkout_id), fields["callback_url"])
-        return jsonify({"checkout_id": checkout_id, "status": "refund_pending"}), 202
+        key = _idempotency_key("refunds")
+        with ledger.lock:
+            checkout = ledger.checkouts.get(checkout_id)
+            if checkout is None:
+                raise NotFound(f"no checkout {checkout_id}")
+            checkout.refund_requests += 1
+            if key in ledger.answers:
+                answer, status = ledger.answers[key]
+                return jsonify(answer), status
+            if checkout.status != "succeeded":
+                raise Conflict(f"checkout {checkout_id} is {checkout.status}; nothing to refund")
+            checkout.status, checkout.refund_id = "refunded", f"re_{secrets.token_hex(12)}"
+            call_back(checkout, "charge.refunded")
+            answer = {"checkout_id": checkout_id, "refund_id": checkout.refund_id, "status": "refund_pending"}
+            if key:
+                ledger.answers[key] = (answer, 202)
+        return jsonify(answer), 202
+
+    @app.get("/v1/checkouts/<checkout_id>")
+    def lookup_checkout(checkout_id: str):
+        authorised()
+        with ledger.lock:
+            checkout = ledger.checkouts.get(checkout_id)
+            if checkout is None:
+                raise NotFound(f"no checkout {checkout_id}")
+            return jsonify(checkout.view())
 
     return app

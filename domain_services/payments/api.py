@@ -14,7 +14,8 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.blueprints import BlueprintSetupState
 
 from domain_services.payments import checkout, services, subscriptions, webhooks
-from domain_services.payments.provider import PaymentProvider, SandboxProvider
+from domain_services.payments.adapters import build_provider
+from domain_services.payments.provider import PaymentProvider
 from kernel.http import created, error_response, json_body
 from kernel.identity import current_identity
 from kernel.pagination import parse_id, parse_page
@@ -34,16 +35,14 @@ class PaymentsConfig:
     """What the routes need from settings, built once when the blueprint is registered."""
 
     def __init__(self, settings: Settings) -> None:
-        self.secret = webhooks.load_or_create_secret(settings)
-        self.tolerance = settings.payment_webhook_tolerance_seconds
         self.callback_url = settings.payment_callback_url or settings.proxy_url.rstrip("/") + WEBHOOK_PATH
-        # The one place the provider is chosen; another provider is another adapter class.
-        self.provider: PaymentProvider = SandboxProvider(settings.payment_provider_url, self.secret)
+        # PAYMENT_PROVIDER picks the adapter; the sandbox's secret is generated on first start.
+        self.provider: PaymentProvider = build_provider(settings, webhooks.load_or_create_secret(settings))
 
 
 @blueprint.record_once
 def _install(state: BlueprintSetupState) -> None:
-    """On registration: the webhook secret (generated on first start) and the provider adapter."""
+    """On registration: the provider adapter (with its keys and webhook secret)."""
     settings: Settings = state.app.config["SETTINGS"]  # set by the app factory from its root
     state.app.extensions[EXTENSION] = PaymentsConfig(settings)
 
@@ -97,10 +96,7 @@ def provider_callback():
     config = _config()
     body = request.get_data(cache=True)
     try:
-        result = checkout.handle_callback(
-            body, request.headers.get(webhooks.SIGNATURE_HEADER), config.secret,
-            provider=config.provider.name, now=time.time(), tolerance=config.tolerance,
-        )
+        result = checkout.handle_callback(body, request.headers, config.provider, now=time.time())
     except webhooks.WebhookRejected as exc:
         log.warning("provider callback refused (%s): %s; from %s", exc.status, exc.message, request.remote_addr)
         return error_response(exc.message, exc.status)

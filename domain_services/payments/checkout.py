@@ -1,53 +1,39 @@
-"""Paying through the provider: open a checkout, take the provider's signed callback.
+"""Paying through the provider: open a checkout, ask for a refund once, take the provider's webhooks.
 
 ``start_checkout`` records a checkout reference for a pending payment, then asks the
-provider to take the money. The provider reports back with a signed callback;
-``handle_callback`` verifies it (``webhooks.py``), claims its event id once and moves the
-payment: ``checkout.completed`` for the full amount → ``completed`` (which, for a plan,
-extends the subscription through the ``payment.completed`` event); a different amount or
-``checkout.failed`` → ``failed``; ``charge.refunded`` → ``refunded``. A forged, stale,
-replayed or unknown callback changes nothing, is logged and answered 4xx.
+provider to take the money (an idempotency key per payment: a retried request never opens
+a second checkout). The provider reports back with a signed webhook; ``handle_callback``
+has the provider adapter verify it and settles the payment (``settlement.py``): completed
+for the full amount (which, for a plan, buys a period through the ``payment.completed``
+event), failed, or refunded. A forged, stale, replayed or unknown callback changes
+nothing, is logged and answered 4xx.
+
+``request_refund`` sends at most one refund request per payment: the first caller marks
+the checkout under the payment's row lock, later and concurrent callers see the mark.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
-from decimal import Decimal, InvalidOperation
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from domain_services.payments import webhooks
-from domain_services.payments.models import Payment, PaymentCheckout, ProviderEvent
+from domain_services.payments.models import Payment, PaymentCheckout
 from domain_services.payments.plans import CURRENCY
-from domain_services.payments.provider import CheckoutRequest, PaymentProvider
-from domain_services.payments.services import load_payment, to_dict, transition
-from kernel.db import read_session, unit_of_work
+from domain_services.payments.provider import CheckoutRequest, PaymentProvider, checkout_key, refund_key
+from domain_services.payments.services import load_payment
+from domain_services.payments.settlement import settle
+from kernel.db import unit_of_work
+from kernel.envelope import utcnow
 from kernel.errors import Conflict
 from kernel.identity import PRIVILEGED, Identity, require_owner, require_role
 
 log = logging.getLogger(__name__)
-
-EVENT_TYPES = ("checkout.completed", "checkout.failed", "charge.refunded")
-
-
-def next_status(event_type: str, current: str, paid: Decimal | None, amount: Decimal) -> str | None:
-    """The status a callback moves a payment to, or None when it does not apply (logged, ignored).
-
-    Only a ``checkout.completed`` for exactly the payment's amount completes it; any other
-    amount fails it, so an underpaid plan never extends a subscription.
-    """
-    if event_type == "checkout.completed" and current == "pending":
-        return "completed" if paid == amount else "failed"
-    if event_type == "checkout.failed" and current == "pending":
-        return "failed"
-    if event_type == "charge.refunded" and current == "completed":
-        return "refunded"
-    return None
 
 
 def _checkout_of(session: Session, payment_id: int) -> PaymentCheckout | None:
@@ -77,74 +63,53 @@ def start_checkout(payment_id: int, provider: PaymentProvider, callback_url: str
                                                            provider=provider.name))
         request = _request(payment, reference, callback_url)
     try:
-        checkout = provider.create_checkout(request)
+        checkout = provider.create_checkout(request, idempotency_key=checkout_key(payment_id))
     except Exception:
         with unit_of_work() as uow:  # the payment may be checked out again
             uow.session.execute(delete(PaymentCheckout).where(PaymentCheckout.reference == reference))
         raise
     with unit_of_work() as uow:
         uow.session.get(PaymentCheckout, reference).provider_checkout_id = checkout.checkout_id
-    return {"payment_id": payment_id, "status": "pending", "checkout_id": checkout.checkout_id,
-            "redirect_url": checkout.redirect_url}
+    answer = {"payment_id": payment_id, "status": "pending", "checkout_id": checkout.checkout_id,
+              "redirect_url": checkout.redirect_url}
+    if checkout.client_secret:
+        answer["client_secret"] = checkout.client_secret
+    return answer
 
 
 def request_refund(payment_id: int, provider: PaymentProvider, callback_url: str, *, actor: Identity) -> dict[str, Any]:
-    """Ask the provider to refund a completed payment (the payment side only); confirmed by callback."""
+    """Ask the provider to refund a completed payment (the payment side only); confirmed by webhook.
+
+    Only the first call sends a request (with the payment's refund idempotency key); a call
+    while or after it was sent answers ``already requested`` and sends nothing. A request the
+    provider refused is unmarked, so it may be asked again.
+    """
     require_role(actor, PRIVILEGED, "refunding a payment")
-    with read_session() as session:
-        payment = load_payment(session, payment_id)
-        checkout = _checkout_of(session, payment_id)
+    with unit_of_work() as uow:
+        payment = load_payment(uow.session, payment_id, lock=True)  # orders concurrent refund calls
+        checkout = _checkout_of(uow.session, payment_id)
         if payment.status != "completed" or checkout is None or checkout.provider_checkout_id is None:
             raise Conflict(f"payment {payment_id} was not completed through the provider")
+        if checkout.refund_requested_at is not None:
+            return {"payment_id": payment_id, "status": payment.status, "refund": "already requested"}
+        checkout.refund_requested_at = utcnow()
         request = _request(payment, checkout.reference, callback_url)
         provider_checkout_id = checkout.provider_checkout_id
-    provider.refund(request, provider_checkout_id)
+    try:
+        provider.refund(request, provider_checkout_id, idempotency_key=refund_key(payment_id))
+    except Exception:
+        with unit_of_work() as uow:
+            uow.session.execute(update(PaymentCheckout).where(PaymentCheckout.reference == request.reference)
+                                .values(refund_requested_at=None))
+        raise
     return {"payment_id": payment_id, "status": "completed", "refund": "requested"}
 
 
-def _event(body: bytes) -> tuple[str, str, str, int, Decimal | None]:
-    """``(event id, type, reference, payment id, amount)`` of a verified callback body."""
-    try:
-        event = json.loads(body)
-        data = event["data"]
-        event_id, event_type, reference = str(event["id"]), str(event["type"]), str(data["reference"])
-        payment_id = int(data["payment_id"])
-        amount = Decimal(str(data["amount"])) if data.get("amount") is not None else None
-    except (ValueError, KeyError, TypeError, InvalidOperation):
-        raise webhooks.WebhookRejected("callback body is not a provider event") from None
-    if event_type not in EVENT_TYPES or not 0 < len(event_id) <= 100:
-        raise webhooks.WebhookRejected(f"unsupported event type {event_type!r}")
-    return event_id, event_type, reference, payment_id, amount
-
-
-def handle_callback(
-    body: bytes, signature_header: str | None, secret: str, *, provider: str, now: float, tolerance: int
-) -> dict[str, Any]:
-    """Apply one signed provider callback; :class:`webhooks.WebhookRejected` if it must change nothing."""
-    webhooks.verify(signature_header, body, secret, now=now, tolerance=tolerance)
-    event_id, event_type, reference, payment_id, paid = _event(body)
-    with unit_of_work() as uow:
-        claimed = uow.session.execute(
-            pg_insert(ProviderEvent)
-            .values(event_id=event_id, provider=provider, event_type=event_type, payment_id=payment_id)
-            .on_conflict_do_nothing()
-            .returning(ProviderEvent.event_id)
-        ).first()
-        if claimed is None:
-            raise webhooks.WebhookRejected(f"event {event_id} was already processed (replay)")
-        checkout = uow.session.get(PaymentCheckout, reference)
-        if checkout is None or checkout.payment_id != payment_id:
-            raise webhooks.WebhookRejected(f"no checkout {reference} for payment {payment_id}")
-        payment = load_payment(uow.session, payment_id, lock=True)
-        status = next_status(event_type, payment.status, paid, Decimal(payment.amount))
-        if status is None:
-            log.warning("provider event %s (%s) does not apply to payment %s in status %s; ignored",
-                        event_id, event_type, payment_id, payment.status)
-        else:
-            if status == "failed" and event_type == "checkout.completed":
-                log.warning("payment %s: provider reported %s paid, %s due; marked failed",
-                            payment_id, paid, payment.amount)
-            transition(uow, payment, status)
-        result = {**to_dict(payment), "status": payment.status, "event_id": event_id}
-    log.info("provider event %s (%s): payment %s is %s", event_id, event_type, payment_id, result["status"])
-    return result
+def handle_callback(body: bytes, headers: Mapping[str, str], provider: PaymentProvider, *,
+                    now: float) -> dict[str, Any]:
+    """Apply one signed provider webhook; ``webhooks.WebhookRejected`` if it must change nothing."""
+    event = provider.verify_event(body, headers, now=now)
+    if event.outcome is None:  # a verified event of a type we do not act on: acknowledged, nothing changes
+        log.info("provider event %s (%s) acknowledged, not acted on", event.event_id, event.event_type)
+        return {"event_id": event.event_id, "ignored": True}
+    return settle(event, provider=provider.name, actor=f"{provider.name}-webhook")

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import insert, select
 
-from domain_services.payments import checkout, reactions, webhooks
+from domain_services.payments import reactions, settlement, webhooks
 from domain_services.payments import services as payments
 from domain_services.payments.models import Payment, PaymentCheckout, ProviderEvent, Subscription
 from domain_services.payments.plans import PLAN_PRICES
@@ -55,18 +55,19 @@ def test_unsigned_forged_tampered_and_stale_callbacks_are_rejected(header, body,
     assert refused.value.status == status
 
 
-@pytest.mark.parametrize(("event", "current", "paid", "expected"), [
-    ("checkout.completed", "pending", Decimal("9.99"), "completed"),
-    ("checkout.completed", "pending", Decimal("1.00"), "failed"),  # underpaid: never completes
-    ("checkout.completed", "pending", None, "failed"),
-    ("checkout.completed", "completed", Decimal("9.99"), None),
-    ("checkout.failed", "pending", None, "failed"),
-    ("charge.refunded", "completed", Decimal("9.99"), "refunded"),
-    ("charge.refunded", "pending", Decimal("9.99"), None),
-    ("checkout.failed", "refunded", None, None),
+@pytest.mark.parametrize(("outcome", "current", "paid", "expected"), [
+    ("completed", "pending", Decimal("9.99"), "completed"),
+    ("completed", "pending", Decimal("1.00"), "failed"),  # underpaid: never completes
+    ("completed", "pending", None, "failed"),
+    ("completed", "completed", Decimal("9.99"), None),
+    ("failed", "pending", None, "failed"),
+    ("refunded", "completed", Decimal("9.99"), "refunded"),
+    ("refunded", "pending", Decimal("9.99"), None),
+    ("failed", "refunded", None, None),
+    (None, "pending", None, None),  # an event type the domain does not act on
 ])
-def test_callback_status_decisions(event, current, paid, expected):
-    assert checkout.next_status(event, current, paid, Decimal("9.99")) == expected
+def test_settlement_status_decisions(outcome, current, paid, expected):
+    assert settlement.next_status(outcome, current, paid, Decimal("9.99")) == expected
 
 
 # --- creation rules (both deployments) ----------------------------------------------------------
