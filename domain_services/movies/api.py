@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from collections.abc import Generator, Iterator
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from domain_services.movies import services
 from kernel.http import created, json_body
@@ -24,7 +27,44 @@ def list_or_get():
         return jsonify(services.get_movie(movie_id))
     page = parse_page(request.args)
     search, genre = query_text(request.args, "search"), query_text(request.args, "genre")
+    if page.limit is None:
+        return _json_array(services.iter_movies(page, search=search, genre=genre))
     return jsonify(services.list_movies(page, search=search, genre=genre))
+
+
+def _json_array(items: Generator[dict[str, Any], None, None]) -> Response:
+    """Stream ``items`` as the JSON array ``jsonify`` would send, in chunks of about 64 KiB.
+
+    The legacy unpaged list has no bound; building it whole cost hundreds of MB per request
+    on a large catalogue. The first element is read before answering, so a failing query
+    still gets the JSON error answer instead of a cut-off 200.
+    """
+    dumps = current_app.json.dumps
+    first = next(items, None)
+
+    def chunks() -> Iterator[str]:
+        if first is None:
+            yield "[]\n"
+            return
+        parts, size = ["[", dumps(first, separators=_COMPACT)], 0
+        for item in items:
+            part = dumps(item, separators=_COMPACT)
+            parts += (",", part)
+            size += len(part)
+            if size >= _CHUNK:
+                yield "".join(parts)
+                parts, size = [], 0
+        parts.append("]\n")
+        yield "".join(parts)
+
+    response = Response(chunks(), mimetype=current_app.json.mimetype)
+    # ends the cursor and its session when the answer is done, also when the client went away
+    response.call_on_close(items.close)
+    return response
+
+
+_COMPACT = (",", ":")  # jsonify's separators outside debug mode
+_CHUNK = 64 * 1024
 
 
 @blueprint.post("/api/movies")

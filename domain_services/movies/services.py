@@ -6,10 +6,11 @@ one unit of work that also writes the outbox event.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -55,18 +56,41 @@ def _movie_fields(data: Any, *, partial: bool) -> dict[str, Any]:
     return fields
 
 
+#: Rows per server-side cursor fetch when a list is streamed (memory per request stays ~constant).
+STREAM_BATCH = 1000
+
+
 def list_movies(
     page: Page = EVERYTHING, *, search: str | None = None, genre: str | None = None
 ) -> list[dict[str, Any]]:
     """Movies ordered by id, optionally filtered by title substring and genre, optionally paged."""
+    with read_session() as session:
+        return [to_dict(m) for m in session.scalars(_list_query(page, search, genre))]
+
+
+def iter_movies(
+    page: Page = EVERYTHING, *, search: str | None = None, genre: str | None = None
+) -> Generator[dict[str, Any], None, None]:
+    """The rows of :func:`list_movies`, one at a time, read through a server-side cursor.
+
+    For the unpaged legacy list: memory stays bounded by one batch however large the
+    catalogue, instead of holding every movie (and its JSON) at once. The session lives as
+    long as the iterator; closing it (the WSGI server does when a client goes away) ends it.
+    """
+    query = _list_query(page, search, genre).execution_options(yield_per=STREAM_BATCH)
+    with read_session() as session:
+        # the session's identity map holds weak references: a batch no longer used is freed
+        for movie in session.scalars(query):
+            yield to_dict(movie)
+
+
+def _list_query(page: Page, search: str | None, genre: str | None) -> Select[tuple[Movie]]:
     query = select(Movie).order_by(Movie.id)
     if search:
         query = query.where(Movie.title.ilike(f"%{_escape_like(search)}%", escape="\\"))
     if genre:
         query = query.where(Movie.id.in_(select(MovieGenre.movie_id).where(MovieGenre.genre == genre)))
-    query = page.apply(query)
-    with read_session() as session:
-        return [to_dict(m) for m in session.scalars(query)]
+    return page.apply(query)
 
 
 def _escape_like(term: str) -> str:
