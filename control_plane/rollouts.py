@@ -4,10 +4,16 @@ Thin adapter over :mod:`strangler.rollouts` (which writes the audit rows, actor
 = the operator). The partial ``_rollout_plan.html`` is included in each strangler card; when
 the including template passes no ``plan`` it asks :func:`rollout_plan` (a template global
 registered by this blueprint). htmx posts get the partial back; plain posts redirect.
+
+Starting a plan takes the care of a manual step: a reason (into the audit row) and a
+confirmation after a preview of the steps, the hold times and the gates. While a plan runs the
+partial shows the countdown to the step's earliest end, the judge's latest verdicts with their
+numbers, and the step timeline (the plan's audit rows, each with the verdicts behind it).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -17,17 +23,21 @@ from control_plane.roles import can, requires
 from kernel.errors import DomainError
 from strangler import rollouts
 from strangler.flag_contract import FLAG_DOMAINS
-from strangler.rollout_plan import DEFAULT_STEPS, Gates
+from strangler.judge import GATES as JUDGED_GATES
+from strangler.rollout_plan import DEFAULT_STEPS, Draft, Gates
 
 bp = Blueprint("rollouts", __name__)
-GATE_FIELDS = ("max_error_rate", "max_p99_ratio", "max_mismatch_rate", "min_requests")
+GATE_FIELDS = ("max_error_rate", "max_p50_ratio", "max_p99_ratio", "max_mismatch_rate", "min_requests", "alpha",
+               "max_inconclusive_s")
 
 
 @bp.app_context_processor
 def _globals() -> dict[str, Any]:
-    """``rollout_plan(domain)`` and the defaults for the partial's start form."""
-    return {"rollout_plan": lambda domain: rollouts.get_plan(domain), "rollout_default_steps": DEFAULT_STEPS,
-            "rollout_default_gates": Gates().as_dict()}
+    """``rollout_plan(domain)``, ``rollout_timeline(domain)`` and the defaults for the start form."""
+    return {"rollout_plan": lambda domain: rollouts.get_plan(domain),
+            "rollout_timeline": lambda domain: rollouts.timeline(domain),
+            "rollout_default_steps": DEFAULT_STEPS, "rollout_default_gates": Gates().as_dict(),
+            "rollout_gate_names": JUDGED_GATES, "rollout_now": time.time}
 
 
 def _domain_or_404(domain: str) -> str:
@@ -36,9 +46,9 @@ def _domain_or_404(domain: str) -> str:
     return domain
 
 
-def _partial(domain: str, *, error: str | None = None, status: int = 200):
+def _partial(domain: str, *, error: str | None = None, status: int = 200, preview: dict[str, Any] | None = None):
     return render_template("_rollout_plan.html", domain=domain, plan=rollouts.get_plan(domain),
-                           rollout_error=error, can_write=can("flags.write")), status
+                           rollout_error=error, rollout_preview=preview, can_write=can("flags.write")), status
 
 
 def _respond(domain: str, message: str, error: str | None):
@@ -63,14 +73,39 @@ def plan(domain: str):
     return _partial(_domain_or_404(domain))
 
 
+def _start_fields() -> dict[str, Any]:
+    """The start form's fields as posted (carried through the preview as hidden inputs)."""
+    form = request.form
+    fields = {name: form[name].strip() for name in ("steps", "hold_seconds", *GATE_FIELDS)
+              if form.get(name, "").strip() != ""}
+    dry_run = [gate for gate in JUDGED_GATES if form.get(f"dry_run_{gate}") == "on"]
+    fields.update({f"dry_run_{gate}": "on" for gate in dry_run})
+    return fields
+
+
 @bp.route("/rollouts/<domain>/start", methods=["POST"])
 @requires("flags.write")
 def start(domain: str):
-    """Start a plan: steps, hold time and gate thresholds from the form."""
-    form = request.form
-    gates = {name: form[name] for name in GATE_FIELDS if form.get(name, "") != ""}
-    return _act(domain, f"{domain}: rollout started", rollouts.start, steps=form.get("steps") or None,
-                hold_seconds=form.get("hold_seconds") or 60, gates=gates)
+    """Start a plan: checked, previewed (steps, holds, gates) and started once confirmed, with a reason."""
+    _domain_or_404(domain)
+    fields = _start_fields()
+    gates = {name: fields[name] for name in GATE_FIELDS if name in fields}
+    gates["dry_run"] = [gate for gate in JUDGED_GATES if f"dry_run_{gate}" in fields]
+    reason = (request.form.get("reason") or "").strip()
+    try:
+        draft = Draft.parse(fields.get("steps"), fields.get("hold_seconds", 60), gates)
+    except DomainError as exc:
+        return _respond(domain, "", exc.message)
+    if not reason:
+        return _respond(domain, "", "a reason is required to start a plan (it goes into the audit log)")
+    if request.form.get("confirm") != "yes":
+        preview = {"draft": draft, "schedule": draft.schedule(), "fields": {**fields, "reason": reason[:200]}}
+        if request.headers.get("HX-Request"):
+            return _partial(domain, preview=preview)
+        return render_template("_rollout_preview_page.html", domain=domain, plan=rollouts.get_plan(domain),
+                               rollout_error=None, rollout_preview=preview, can_write=True)
+    return _act(domain, f"{domain}: rollout started", rollouts.start, steps=fields.get("steps"),
+                hold_seconds=fields.get("hold_seconds", 60), gates=gates, reason=reason)
 
 
 @bp.route("/rollouts/<domain>/pause", methods=["POST"])
