@@ -71,3 +71,153 @@
     }
   });
 })();
+
+// Errors of any htmx action appear next to the control that sent it. htmx does not swap a 4xx/5xx
+// answer, so without this a refused change would only reach the browser's console.
+(function () {
+  "use strict";
+
+  function messageOf(xhr) {
+    const type = xhr.getResponseHeader("Content-Type") || "";
+    const body = xhr.responseText || "";
+    if (type.indexOf("json") >= 0) {
+      try { return JSON.parse(body).error || xhr.statusText; } catch (err) { return xhr.statusText; }
+    }
+    if (type.indexOf("html") >= 0) {
+      const doc = new DOMParser().parseFromString(body, "text/html");
+      const alert = doc.querySelector("[role=alert], .flash-error, main p");
+      if (alert && alert.textContent.trim()) { return alert.textContent.trim(); }
+    }
+    return body.trim().slice(0, 300) || xhr.statusText || "request failed";
+  }
+
+  // The slot of a control: the form it belongs to (or the element itself) gets one alert line.
+  function slotFor(elt) {
+    const host = (elt.closest && elt.closest("form")) || elt;
+    let slot = host.querySelector(":scope > [data-error-slot]");
+    if (!slot) {
+      slot = document.createElement("p");
+      slot.className = "flash flash-error action-error";
+      slot.setAttribute("role", "alert");
+      slot.setAttribute("data-error-slot", "");
+      slot.setAttribute("data-testid", "action-error");
+      if (host.tagName === "FORM") { host.appendChild(slot); } else { host.insertAdjacentElement("afterend", slot); }
+    }
+    return slot;
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    const xhr = event.detail.xhr;
+    slotFor(event.detail.elt).textContent = xhr.status + ": " + messageOf(xhr);
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    slotFor(event.detail.elt).textContent = "The console did not answer; nothing was changed. Try again.";
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const host = (event.detail.elt.closest && event.detail.elt.closest("form")) || event.detail.elt;
+    const slot = host.querySelector && host.querySelector(":scope > [data-error-slot]");
+    if (slot) { slot.remove(); }
+  });
+
+  // A confirmation keeps the focus: it takes it when it opens and Tab cycles inside it.
+  function focusDialog(root) {
+    const dialog = root.querySelector && root.querySelector("[data-focus-trap]");
+    const first = dialog && dialog.querySelector("button, a[href], input:not([type=hidden])");
+    if (first) { first.focus(); }
+  }
+  document.addEventListener("htmx:afterSettle", function (event) { focusDialog(event.detail.elt); });
+  document.addEventListener("DOMContentLoaded", function () { focusDialog(document); });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Tab") { return; }
+    const dialog = document.activeElement && document.activeElement.closest("[data-focus-trap]");
+    if (!dialog) { return; }
+    const stops = Array.from(dialog.querySelectorAll("button, a[href], input:not([type=hidden])"));
+    const index = stops.indexOf(document.activeElement);
+    const next = event.shiftKey ? (index <= 0 ? stops.length - 1 : index - 1) : (index + 1) % stops.length;
+    event.preventDefault();
+    stops[next].focus();
+  });
+})();
+
+// Strangler cards are drawn from one source: the server's flag and plan. The page polls their
+// fingerprints every second (not while the tab is hidden) and redraws a card whose flag or plan
+// changed anywhere — this page, the CLI, a plan step, a gateway's rollback. Text the operator has
+// typed, open sections and the focus survive the redraw.
+(function () {
+  "use strict";
+  const cards = document.querySelector("[data-state-source]");
+  if (!cards || typeof htmx === "undefined") { return; }
+  const source = cards.dataset.stateSource;
+  const busy = new Set();
+
+  function carry(from, to) {
+    from.querySelectorAll("input[id], select[id], textarea[id]").forEach(function (el) {
+      const twin = to.querySelector("#" + CSS.escape(el.id));
+      if (!twin || el.type === "hidden") { return; }
+      if (el.type === "checkbox") {
+        if (el.checked !== el.defaultChecked) { twin.checked = el.checked; }
+      } else if (el.tagName === "SELECT") {
+        const changed = Array.from(el.options).some(function (o) { return o.selected !== o.defaultSelected; });
+        if (changed) { twin.value = el.value; }
+      } else if (el.value !== el.defaultValue) {
+        twin.value = el.value;
+      }
+    });
+    from.querySelectorAll("details[id]").forEach(function (el) {
+      const twin = to.querySelector("#" + CSS.escape(el.id));
+      if (twin) { twin.open = el.open; }
+    });
+  }
+
+  async function redraw(card) {
+    if (busy.has(card.id)) { return; }
+    busy.add(card.id);
+    try {
+      const response = await fetch(card.dataset.cardSource, { headers: { "HX-Request": "true" } });
+      if (!response.ok) { return; }
+      const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+      const fresh = doc.getElementById(card.id);
+      const current = document.getElementById(card.id);
+      if (!fresh || !current) { return; }
+      const focused = document.activeElement && current.contains(document.activeElement) ? document.activeElement.id : null;
+      carry(current, fresh);
+      current.replaceWith(fresh);
+      htmx.process(fresh);
+      if (focused && document.getElementById(focused)) { document.getElementById(focused).focus(); }
+    } finally {
+      busy.delete(card.id);
+    }
+  }
+
+  async function poll() {
+    if (document.hidden) { return; }
+    try {
+      const response = await fetch(source, { headers: { Accept: "application/json" } });
+      if (!response.ok) { return; }
+      const versions = await response.json();
+      Object.keys(versions).forEach(function (domain) {
+        const card = document.getElementById("flag-" + domain);
+        if (card && card.dataset.version !== versions[domain]) {
+          redraw(card);
+        }
+      });
+    } catch (err) {
+      // the next poll tries again; the dependency banner reports an unreachable console
+    }
+  }
+
+  // A write that answered with only part of a card (a plan's start, pause, abort) checks at once
+  // whether the card's state moved (a preview changes nothing, so it stays); a refusal leaves the
+  // card alone so its message stays next to the control.
+  const partial = new WeakMap();
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const card = event.detail.elt.closest && event.detail.elt.closest("article.flag[data-version]");
+    const verb = (event.detail.requestConfig && event.detail.requestConfig.verb) || "get";
+    if (card && verb !== "get" && event.detail.target !== card) { partial.set(event.detail.xhr, card.id); }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (partial.has(event.detail.xhr) && event.detail.successful) { poll(); }
+  });
+  document.addEventListener("visibilitychange", poll);
+  setInterval(poll, 1000);
+})();

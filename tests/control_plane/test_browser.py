@@ -313,3 +313,82 @@ def test_logout_revokes_the_cookie_in_the_browser(login, browser, console_url):
     assert "/login" in other.url
     shot(other, "18-login-after-logout")
     replay.close()
+
+
+def _no_plan(domain: str) -> None:
+    from strangler import rollouts
+
+    plan = rollouts.get_plan(domain)
+    if plan and plan["state"] in ("running", "paused"):
+        rollouts.abort(domain, "tests")
+
+
+def test_card_controls_follow_changes_made_anywhere(login, console_url):
+    from strangler import rollouts
+
+    _no_plan("users")
+    flags.rollback("users", "tests", "browser test reset")
+    page = login("ops")
+    page.goto(f"{console_url}/strangler")
+    card = "#flag-users"
+    assert page.locator(f"{card} button:has-text('Roll back to monolith')").is_disabled()
+    page.get_by_test_id("reason-users").fill("half-typed reason")
+    page.locator("#settings-users summary").click()
+    rollouts.start("users", "cli-operator", steps="5,10", hold_seconds=3600)  # a plan started elsewhere
+    # within about a second every control shows the flag at 5 %: no reload
+    page.wait_for_selector(f"{card} button:has-text('Roll back to monolith'):enabled", timeout=2500)
+    assert "current" in page.get_by_test_id("step-users-5").get_attribute("class")
+    assert "current" not in page.get_by_test_id("mode-users-monolith").get_attribute("class")
+    assert page.locator(f"{card} [data-testid=rollout-users]").count() == 1  # the running plan, once
+    assert page.get_by_test_id("reason-users").input_value() == "half-typed reason"
+    assert page.locator("#settings-users").get_attribute("open") is not None
+    shot(page, "19-strangler-running-plan")
+    rollouts.abort("users", "cli-operator")
+    page.wait_for_selector(f"{card} button:has-text('Roll back to monolith'):disabled", timeout=2500)
+    assert "current" in page.get_by_test_id("mode-users-monolith").get_attribute("class")
+    assert "current" not in page.get_by_test_id("step-users-5").get_attribute("class")
+    assert page.locator("#plan-start-users").count() == 1  # a new plan can be started again
+    flags.set_flag("users", {"mode": "gradual", "percent": 7}, "gateway", "automatic rollback stand-in")
+    page.wait_for_selector(f"{card} [data-testid=percent-users][value='7']", timeout=2500)
+    clean(page)
+
+
+def test_a_refused_action_says_why_next_to_its_control(login, console_url):
+    _no_plan("payments")
+    page = login("ops")
+    page.goto(f"{console_url}/strangler")
+    page.locator("#plan-start-payments summary").click()
+    if page.locator("#rollout-reason-payments").count():
+        page.locator("#rollout-reason-payments").fill("canary")
+    page.locator("#rollout-steps-payments").fill("50,10")
+    page.get_by_test_id("rollout-start-payments").click()
+    error = page.locator("#rollout-payments [data-testid=action-error]")
+    error.wait_for(timeout=5000)
+    assert "strictly increasing" in error.inner_text()
+    page.locator("#settings-payments summary").click()
+    page.locator("#rate-payments").evaluate("el => el.removeAttribute('max')")
+    page.locator("#rate-payments").fill("7")
+    page.locator("#sreason-payments").fill("tune")
+    page.locator("#settings-payments button[type=submit]").click()
+    settings_error = page.locator("#settings-payments [data-testid=action-error]")
+    settings_error.wait_for(timeout=5000)
+    assert "rollback_error_rate" in settings_error.inner_text()
+    assert page.locator("#sreason-payments").input_value() == "tune"  # nothing typed is lost
+    shot(page, "20-strangler-error-next-to-control")
+    clean(page)
+
+
+def test_confirmation_keeps_the_focus(login, console_url):
+    _no_plan("movies")
+    flags.set_flag("movies", {"mode": "gradual", "percent": 1}, "tests", "browser test reset")
+    page = login("ops")
+    page.goto(f"{console_url}/strangler")
+    page.get_by_test_id("reason-movies").fill("cut over")
+    page.get_by_test_id("mode-movies-service").click()
+    page.get_by_test_id("confirm-movies").wait_for()
+    page.wait_for_function("() => document.activeElement.dataset.testid === 'confirm-movies'")
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => !!document.activeElement.closest('#flag-movies [data-focus-trap]')")
+    page.get_by_test_id("cancel-movies").click()
+    clean(page)

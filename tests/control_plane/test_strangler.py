@@ -135,3 +135,29 @@ def test_card_shows_per_domain_traffic_and_observed_share(as_role, redis_url):
     assert observed == "40%"  # 40 of 100 movies requests reached the service; users' traffic is not counted
     assert "25.0%" in html  # the service's error rate: 10 of 40
     assert "Sticky per" in html or "Not sticky" in html
+
+
+def test_card_version_follows_the_flag_and_the_plan(as_role):
+    viewer = as_role("viewer")
+    _reset("users")
+    first = viewer.get("/strangler/state.json").get_json()
+    assert set(first) == {"movies", "users", "payments"}
+    assert f'data-version="{first["users"]}"' in viewer.get("/strangler/users/card").get_data(as_text=True)
+    flags.set_flag("users", {"percent": 11}, "cli-user", "changed from the CLI")
+    second = viewer.get("/strangler/state.json").get_json()
+    assert second["users"] != first["users"] and second["movies"] == first["movies"]
+
+
+def test_refused_htmx_change_keeps_its_status(as_role):
+    _reset("payments")
+    response = as_role("ops").post("/strangler/payments/settings",
+                                   {"rollback_error_rate": "7", "reason": "tune"}, headers=HX)
+    assert response.status_code == 400 and 'role="alert"' in response.get_data(as_text=True)
+
+
+def test_help_text_names_the_header_the_gateway_buckets_on(as_role):
+    _reset("payments")
+    flags.set_flag("payments", {"sticky_key": "header"}, "tests", "header stickiness")
+    html = as_role("viewer").get("/strangler/payments/live").get_data(as_text=True)
+    assert "X-User-Id" in html and "X-Client-Id" not in html
+    flags.set_flag("payments", {"sticky_key": "user"}, "tests", "reset")
