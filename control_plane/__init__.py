@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     from control_plane.dead_letters import bp as dead_letters_bp
     from control_plane.extensions import csrf, login_manager
+    from control_plane.payments_unsettled import bp as payments_unsettled_bp
     from control_plane.roles import can
     from control_plane.rollouts import bp as rollouts_bp
     from control_plane.secret import load_secret_key
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(dead_letters_bp)  # the event pipeline's dead-letter page
     app.register_blueprint(rollouts_bp)  # rollout plans: start/pause/resume/abort + the card partial
+    app.register_blueprint(payments_unsettled_bp)  # payments waiting for their provider, with its status
 
     bind_database(settings.database_url)  # audit, operators and flags open sessions on it
     session = scoped_session(get_session_factory(settings.database_url))

@@ -1,4 +1,4 @@
-"""The Celery application: Redis broker, the relay task, the beat schedule.
+"""The Celery application: Redis broker, the relay task, the rollout runner, payment reconciliation, the beat schedule.
 
 The app object is cheap and connects to nothing until a worker or beat starts, so importing
 it has no side effects; the broker URL is applied by :func:`configure` from the entry points.
@@ -17,12 +17,20 @@ from kernel.settings import Settings, get_settings
 RELAY_TASK = "worker.relay_outbox"
 ROLLOUT_TASK = "worker.rollout_tick"
 ROLLOUT_INTERVAL_S = 1.0
+NOTIFY_SCAN_TASK = "worker.notify_scan"
+NOTIFY_DELIVER_TASK = "worker.notify_deliver"
+NOTIFY_INTERVAL_S = 2.0
+RECONCILE_TASK = "worker.reconcile_payments"
+# Payments become candidates only after PAYMENT_RECONCILE_AFTER_SECONDS; a pass a minute keeps
+# the delay after that small without asking the provider often.
+RECONCILE_INTERVAL_S = 60.0
+RECONCILE_EXPIRES_S = 30
 SWEEP_INTERVAL_S = 1.0
 # A sweep or nudge older than this is dropped instead of run: while a relay batch waits on a
 # dead broker, the queued sweeps would otherwise pile up and run back to back afterwards.
 TASK_EXPIRES_S = 5
 
-app = Celery("worker", include=["worker.tasks"])
+app = Celery("worker", include=["worker.tasks", "worker.notifications"])
 
 
 def configure(settings: Settings | None = None) -> Celery:
@@ -48,6 +56,18 @@ def configure(settings: Settings | None = None) -> Celery:
                 "task": ROLLOUT_TASK,
                 "schedule": ROLLOUT_INTERVAL_S,
                 "options": {"expires": TASK_EXPIRES_S},
+            },
+            # webhooks: plan moves, auto-rollbacks and dead letters (worker/notifications.py)
+            "notifier": {
+                "task": NOTIFY_SCAN_TASK,
+                "schedule": NOTIFY_INTERVAL_S,
+                "options": {"expires": TASK_EXPIRES_S},
+            },
+            # payments whose webhook never came: ask the provider, settle (payments/reconcile.py)
+            "payment-reconciliation": {
+                "task": RECONCILE_TASK,
+                "schedule": RECONCILE_INTERVAL_S,
+                "options": {"expires": RECONCILE_EXPIRES_S},
             },
         },
     )

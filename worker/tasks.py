@@ -1,18 +1,24 @@
-"""Celery tasks. The relay keeps one Kafka producer per worker process, created on first use."""
+"""Celery tasks. The relay keeps one Kafka producer per worker process, created on first use;
+the reconciliation keeps one payment provider adapter the same way."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 
 import redis
 from confluent_kafka import KafkaError, Producer
 
+from domain_services.payments import reconcile
+from domain_services.payments.adapters import build_provider
+from domain_services.payments.provider import PaymentProvider
+from domain_services.payments.webhooks import load_or_create_secret
 from eventing.kafka import producer_config
 from kernel.db import get_engine
 from kernel.settings import get_settings
 from strangler import rollouts
-from worker.app import RELAY_TASK, ROLLOUT_TASK, app
+from worker.app import RECONCILE_TASK, RELAY_TASK, ROLLOUT_TASK, app
 from worker.relay import relay_pending
 
 log = logging.getLogger(__name__)
@@ -60,4 +66,20 @@ def rollout_tick() -> dict[str, str]:
     done = rollouts.tick(_redis, settings=settings)
     if done:
         log.info("rollout runner: %s", done)
+    return done
+
+
+_provider: PaymentProvider | None = None
+
+
+@app.task(name=RECONCILE_TASK, ignore_result=True)
+def reconcile_payments() -> dict[str, int]:
+    """Settle payments whose webhook never came by asking their provider (one runner: advisory lock inside)."""
+    global _provider  # one adapter (and its connection pool) per worker process, created on first use
+    settings = get_settings()
+    if _provider is None:
+        _provider = build_provider(settings, load_or_create_secret(settings))
+    done = reconcile.run(_provider, older_than=timedelta(seconds=settings.payment_reconcile_after_seconds))
+    if done:
+        log.info("payment reconciliation: %s", done)
     return done

@@ -1,8 +1,9 @@
-"""``python -m worker.beat``: send the outbox sweep every second.
+"""``python -m worker.beat``: send the outbox sweep and the rollout tick every second, payment
+reconciliation every minute (``worker/app.py``).
 
-The in-memory ``celery.beat:Scheduler`` is used on purpose: the only entry is a fixed
-interval, so there is nothing worth persisting, and no schedule file means several beats
-(tests, checkouts) never fight over one.
+The in-memory ``celery.beat:Scheduler`` is used on purpose: every entry is a fixed interval,
+so there is nothing worth persisting, and no schedule file means several beats (tests,
+checkouts) never fight over one; the tasks that must run alone take an advisory lock.
 """
 
 from __future__ import annotations
