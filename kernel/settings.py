@@ -137,6 +137,9 @@ class Settings:
     console_admin_password: str = _setting(
         "CONSOLE_ADMIN_PASSWORD", "", "first admin's password; empty = generated and printed once by make up"
     )
+    traffic_history_hours: int = _setting(
+        "TRAFFIC_HISTORY_HOURS", "48", "hours of 10-second traffic rollups kept for the console's charts"
+    )
     # Runtime
     run_dir: str = _setting("RUN_DIR", str(PROJECT_ROOT / ".run"), "runtime data, logs and pid files")
     log_level: str = _setting("LOG_LEVEL", "INFO", "logging level of every process")

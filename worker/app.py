@@ -17,6 +17,9 @@ from kernel.settings import Settings, get_settings
 RELAY_TASK = "worker.relay_outbox"
 ROLLOUT_TASK = "worker.rollout_tick"
 ROLLOUT_INTERVAL_S = 1.0
+# 10-second rollups of the gateways' traffic counters (console history; strangler/traffic_history.py)
+TRAFFIC_ROLLUP_TASK = "worker.traffic_rollup"
+TRAFFIC_ROLLUP_INTERVAL_S = 10.0
 NOTIFY_SCAN_TASK = "worker.notify_scan"
 NOTIFY_DELIVER_TASK = "worker.notify_deliver"
 NOTIFY_INTERVAL_S = 2.0
@@ -30,7 +33,7 @@ SWEEP_INTERVAL_S = 1.0
 # dead broker, the queued sweeps would otherwise pile up and run back to back afterwards.
 TASK_EXPIRES_S = 5
 
-app = Celery("worker", include=["worker.tasks", "worker.notifications"])
+app = Celery("worker", include=["worker.tasks", "worker.history", "worker.notifications"])
 
 
 def configure(settings: Settings | None = None) -> Celery:
@@ -56,6 +59,12 @@ def configure(settings: Settings | None = None) -> Celery:
                 "task": ROLLOUT_TASK,
                 "schedule": ROLLOUT_INTERVAL_S,
                 "options": {"expires": TASK_EXPIRES_S},
+            },
+            # traffic history for the console's charts (worker/history.py)
+            "traffic-rollup": {
+                "task": TRAFFIC_ROLLUP_TASK,
+                "schedule": TRAFFIC_ROLLUP_INTERVAL_S,
+                "options": {"expires": TRAFFIC_ROLLUP_INTERVAL_S},
             },
             # webhooks: plan moves, auto-rollbacks and dead letters (worker/notifications.py)
             "notifier": {
