@@ -230,6 +230,15 @@ class Settings:
         "IDENTITY_UNSIGNED_ALLOWED", "false", "development only: services accept identity headers without a signature"
     )
 
+    # Outgoing notifications (webhooks)
+    notify_max_attempts: int = _setting(
+        "NOTIFY_MAX_ATTEMPTS", "6", "attempts at delivering one webhook before it is marked failed"
+    )
+    notify_backoff_s: int = _setting(
+        "NOTIFY_BACKOFF_S", "2", "first pause before a failed webhook is retried (doubles each time)"
+    )
+    notify_timeout_s: int = _setting("NOTIFY_TIMEOUT_S", "5", "time a webhook receiver has to answer")
+
     def port_or(self, default: int) -> int:
         """The configured ``PORT`` or this process's default port."""
         return int(self.port) if self.port else default
