@@ -90,3 +90,4 @@ if [[ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]]; then
     die "cannot install the Python dependencies: see $PIP_LOG"
   echo "$want" >"$STAMP"
 fi
+if [[ $WITH_TEST -eq 1 ]]; then scripts/install-stripe-mock.sh >/dev/null || die "cannot install stripe-mock"; fi

@@ -81,8 +81,9 @@ class StripeProvider:
         if intent is None:
             return ProviderStatus(checkout_id, UNKNOWN, None, "no such PaymentIntent")
         charge = intent.latest_charge if not isinstance(intent.latest_charge, str) else None
-        status = intent_status(intent.status, bool(intent.last_payment_error), bool(charge and charge.refunded))
-        return ProviderStatus(checkout_id, status, Decimal(intent.amount_received or 0) / 100, intent.status)
+        status = intent_status(intent.status, bool(charge and charge.refunded))
+        detail = intent.status + (" (last attempt declined)" if intent.last_payment_error else "")
+        return ProviderStatus(checkout_id, status, Decimal(intent.amount_received or 0) / 100, detail)
 
     def verify_event(self, body: bytes, headers: Mapping[str, str], *, now: float) -> VerifiedEvent:
         """Verify ``Stripe-Signature`` with the SDK and read the event (the SDK uses its own clock)."""
@@ -110,15 +111,18 @@ def _call(method: Any, *args: Any, missing_ok: bool = False, **kwargs: Any) -> A
                                   f"{exc.user_message or exc.code or ''}") from None
 
 
-def intent_status(status: str, failed_attempt: bool, refunded: bool) -> str:
-    """A PaymentIntent's status in the domain's words (``pending`` while the payer may still pay)."""
+def intent_status(status: str, refunded: bool) -> str:
+    """A PaymentIntent's status in the domain's words.
+
+    ``pending`` while the payer may still pay — also after a declined attempt: the same
+    PaymentIntent can still succeed with another card, so only ``canceled`` is final failure
+    for reconciliation (the ``payment_intent.payment_failed`` webhook still fails it at once).
+    """
     if status == "succeeded":
         return "refunded" if refunded else "completed"
     if status == "canceled":
         return "failed"
-    if status in WAITING:
-        return "failed" if status == "requires_payment_method" and failed_attempt else PENDING
-    return UNKNOWN
+    return PENDING if status in WAITING else UNKNOWN
 
 
 def _metadata_payment_id(obj: dict[str, Any]) -> int | None:
