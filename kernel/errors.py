@@ -44,6 +44,10 @@ class Forbidden(DomainError):
 
 
 class TooManyRequests(DomainError):
-    """The caller is throttled."""
+    """The caller is throttled; ``retry_after`` (seconds), when known, becomes the ``Retry-After`` header."""
 
     status = 429
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -140,6 +140,19 @@ class Settings:
     traffic_history_hours: int = _setting(
         "TRAFFIC_HISTORY_HOURS", "48", "hours of 10-second traffic rollups kept for the console's charts"
     )
+    # Password work (users service): bounded so a login flood cannot starve the service
+    password_check_concurrency: int = _setting(
+        "PASSWORD_CHECK_CONCURRENCY", "2", "users service: password hashes/verifications at once per worker process"
+    )
+    password_check_queue: int = _setting(
+        "PASSWORD_CHECK_QUEUE", "4", "users service: password checks that may wait for a slot per worker; more → 429"
+    )
+    password_checks_per_address: int = _setting(
+        "PASSWORD_CHECKS_PER_ADDRESS", "20", "users service: logins and sign-ups per client address per minute"
+    )
+    signups_per_address: int = _setting(
+        "SIGNUPS_PER_ADDRESS", "5", "users service: accounts created per client address per hour"
+    )
     # Runtime
     run_dir: str = _setting("RUN_DIR", str(PROJECT_ROOT / ".run"), "runtime data, logs and pid files")
     log_level: str = _setting("LOG_LEVEL", "INFO", "logging level of every process")

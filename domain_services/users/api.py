@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.blueprints import BlueprintSetupState
 
 from domain_services.users import auth, services, sessions
-from domain_services.users.throttle import LoginThrottle
+from domain_services.users.throttle import PasswordThrottle
 from kernel.http import created, json_body
 from kernel.identity import Identity, current_identity
 from kernel.pagination import parse_id, parse_page
@@ -32,12 +32,19 @@ def _install(state: BlueprintSetupState) -> None:
     private_pem, public_pem = load_or_create_keys(settings)
     state.app.extensions[EXTENSION] = (
         sessions.TokenSigner(private_pem, public_pem, settings.jwt_ttl_seconds, settings.jwt_refresh_ttl_seconds),
-        LoginThrottle(settings.redis_url),
+        PasswordThrottle(settings),
     )
 
 
-def _signer_and_throttle() -> tuple[sessions.TokenSigner, LoginThrottle]:
+def _signer_and_throttle() -> tuple[sessions.TokenSigner, PasswordThrottle]:
     return current_app.extensions[EXTENSION]
+
+
+def _client_address() -> str:
+    """The caller's address: the last ``X-Forwarded-For`` hop — the one the gateway appends, the
+    address it saw — or, for a direct call, the socket peer."""
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    return forwarded.rpartition(",")[2].strip()[:64] or request.remote_addr or "-"
 
 
 def _caller() -> Identity:
@@ -89,14 +96,15 @@ def me():
 @blueprint.post("/api/auth/register")
 def register():
     """Sign up ``{username, email, password}``."""
-    return created(auth.register(json_body()))
+    _, throttle = _signer_and_throttle()
+    return created(auth.register(json_body(), throttle, _client_address()))
 
 
 @blueprint.post("/api/auth/login")
 def login():
     """Log in ``{username, password}`` → an access token and a refresh token."""
     signer, throttle = _signer_and_throttle()
-    return jsonify(auth.login(json_body(), signer, throttle))
+    return jsonify(auth.login(json_body(), signer, throttle, _client_address()))
 
 
 @blueprint.post("/api/auth/refresh")

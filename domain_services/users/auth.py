@@ -17,10 +17,10 @@ from sqlalchemy import select
 from domain_services.users import services, sessions
 from domain_services.users.models import User
 from domain_services.users.sessions import TokenSigner
-from domain_services.users.throttle import LoginThrottle
+from domain_services.users.throttle import PasswordThrottle
 from kernel import validation as v
 from kernel.db import read_session, unit_of_work
-from kernel.errors import Forbidden, InvalidInput, TooManyRequests, Unauthorized
+from kernel.errors import Forbidden, InvalidInput, Unauthorized
 from kernel.outbox import add_event
 
 MIN_PASSWORD = 8
@@ -47,33 +47,46 @@ def validate_password(data: dict[str, Any]) -> str:
     return password
 
 
-def register(data: Any) -> dict[str, Any]:
-    """Create an account with a password; duplicate username/email → 409; emits ``user.registered``."""
+def register(data: Any, throttle: PasswordThrottle, address: str) -> dict[str, Any]:
+    """Create an account with a password; duplicate username/email → 409; emits ``user.registered``.
+
+    Valid input first (free), then the address's sign-up budget, then one hash in a gate slot.
+    """
     data = v.require_object(data)
     services.validate_username(data)
     services.validate_email(data)
-    password_hash = _hasher.hash(validate_password(data))
+    password = validate_password(data)
+    throttle.check_signup(address)
+    with throttle.gate.slot():
+        password_hash = _hasher.hash(password)
     return services.create_user(data, password_hash=password_hash, event="user.registered")
 
 
-def login(data: Any, signer: TokenSigner, throttle: LoginThrottle) -> dict[str, Any]:
+def login(data: Any, signer: TokenSigner, throttle: PasswordThrottle, address: str) -> dict[str, Any]:
     """Check credentials and issue an access + refresh token pair; emits ``user.logged_in``.
 
-    Unknown user and wrong password → the same :class:`Unauthorized`; once a username has
-    used up its attempts in the window → :class:`TooManyRequests`, before any password check;
-    a disabled account → :class:`Forbidden` (only with the right password).
+    Unknown user and wrong password → the same :class:`Unauthorized`. Before any password
+    check, :class:`TooManyRequests` (with ``Retry-After``) when the address has used up its
+    checks, when every check slot of this process is taken, or when this username has used
+    up its attempts from this address. A disabled account → :class:`Forbidden` (only with
+    the right password).
     """
     data = v.require_object(data)
     username = v.text(data, "username", max_length=50)
     password = v.get_field(data, "password")
     if not isinstance(password, str):
         raise InvalidInput("field password must be a string")
-    if not throttle.attempt(username):
-        raise TooManyRequests("too many failed logins for this username; try again later")
-    user = _check_credentials(username, password)
+    if len(password) > MAX_PASSWORD:  # no account has a longer one; spare the hash
+        raise Unauthorized(BAD_CREDENTIALS)
+    throttle.check_address(address)
+    # The attempt is counted only once a slot is held: a flood that fills the gate must not
+    # use up the owner's attempts.
+    with throttle.gate.slot():
+        throttle.attempt(username, address)
+        user = _check_credentials(username, password)
     if user is None:
         raise Unauthorized(BAD_CREDENTIALS)
-    throttle.reset(username)
+    throttle.succeeded(username, address)
     if user["disabled"]:
         raise Forbidden("account disabled")
     with unit_of_work() as uow:

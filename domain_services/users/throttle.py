@@ -1,97 +1,121 @@
-"""Login throttling: too many login attempts for one username within a window → refused.
+"""Bounds on password work: who may make the users service hash or verify a password, and how often.
 
-Counters live in Redis so every worker and every replica of the users service shares them.
-If Redis is unreachable the throttle keeps working with an in-process counter (weaker, per
-process, but a login never fails because Redis is down).
+Each argon2 check costs tens of milliseconds of CPU, so an unbounded stream of logins (even
+with usernames that do not exist: those cost one dummy verification, to hide which accounts
+exist) starves every other request. Four bounds, checked before any hashing:
+
+* per client address: ``password_checks_per_address`` logins and sign-ups a minute, and
+  ``signups_per_address`` new accounts an hour (:class:`PasswordThrottle`);
+* per username *and* address: ``MAX_FAILURES`` wrong passwords in ``WINDOW_SECONDS``. Keyed
+  by both, so an attacker elsewhere cannot lock the owner out; the username is normalised as
+  the login reads it (stripped) and case-folded, so ``Alice `` and ``alice`` share a count;
+* per worker process: :class:`PasswordGate` lets ``concurrency`` checks run and ``queue``
+  more wait; any further one is refused at once (429), so waiting never piles up.
+
+Counters live in Redis (``kernel.rate_limit``), shared by every worker and replica.
 """
 
 from __future__ import annotations
 
-import logging
+import ipaddress
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import redis
 
-log = logging.getLogger(__name__)
+from kernel.errors import TooManyRequests
+from kernel.rate_limit import WindowCounter, redis_for_limits
+from kernel.settings import Settings
 
 MAX_FAILURES = 5
 WINDOW_SECONDS = 300
 KEY_PREFIX = "cinemaabyss:login-failures:"
+CHECKS_PREFIX = "cinemaabyss:password-checks:"
+SIGNUPS_PREFIX = "cinemaabyss:signups:"
+GATE_RETRY_AFTER = 1
 
 
-class LocalCounter:
-    """Fixed-window attempt counters in process memory (the fallback store)."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._windows: dict[str, tuple[int, float]] = {}  # key -> (failures, window end)
-
-    def increment(self, key: str, window: int) -> int:
-        """Count one attempt and return the count; the window starts at the first attempt."""
-        with self._lock:
-            now = self._clock()
-            failures, ends = self._windows.get(key, (0, 0.0))
-            if ends <= now:
-                failures, ends = 0, now + window
-            self._windows[key] = (failures + 1, ends)
-            if len(self._windows) > 100_000:  # bound memory under a username-spraying attack
-                self._windows = {k: w for k, w in self._windows.items() if w[1] > now}
-            return failures + 1
-
-    def reset(self, key: str) -> None:
-        """Forget the attempts of ``key``."""
-        with self._lock:
-            self._windows.pop(key, None)
+def address_key(address: str | None) -> str:
+    """``address`` as a throttling key: an IPv4 address, an IPv6 /64 (one host's usual share), or ``-``."""
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return "-"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
-# INCR and the window's EXPIRE in one atomic step: each caller gets its own position in the
-# window, however many logins run at once.
-_ATTEMPT = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return n
-"""
+def username_key(username: str) -> str:
+    """A username as the failure count knows it: stripped (as the login reads it) and case-folded."""
+    return username.strip().casefold()
 
 
-class LoginThrottle:
-    """Counts login attempts per username in Redis, falling back to :class:`LocalCounter`.
+class PasswordGate:
+    """At most ``concurrency`` password checks at once in this process and ``queue`` waiting; more → 429."""
 
-    An attempt takes its slot *before* the password is checked, so 30 concurrent wrong
-    logins get exactly ``max_failures`` password checks and the rest a 429. A successful
-    login clears the counter.
-    """
+    def __init__(self, concurrency: int, queue: int, *, wait_seconds: float = 2.0) -> None:
+        self._admitted = threading.BoundedSemaphore(max(1, concurrency) + max(0, queue))
+        self._running = threading.BoundedSemaphore(max(1, concurrency))
+        self._wait = wait_seconds
 
-    def __init__(self, redis_url: str, *, max_failures: int = MAX_FAILURES, window_seconds: int = WINDOW_SECONDS,
-                 local: LocalCounter | None = None) -> None:
-        self.max_failures = max_failures
-        self.window_seconds = window_seconds
-        # No connection is opened here; redis-py connects on first use.
-        self._redis = redis.Redis.from_url(redis_url, socket_connect_timeout=0.25, socket_timeout=0.25)
-        self._attempt = self._redis.register_script(_ATTEMPT)
-        self._local = local or LocalCounter()
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold a slot for one check; :class:`TooManyRequests` at once when slots and queue are full."""
+        if not self._admitted.acquire(blocking=False):
+            raise TooManyRequests("too many password checks in progress; try again shortly",
+                                  retry_after=GATE_RETRY_AFTER)
+        try:
+            if not self._running.acquire(timeout=self._wait):
+                raise TooManyRequests("too many password checks in progress; try again shortly",
+                                      retry_after=GATE_RETRY_AFTER)
+            try:
+                yield
+            finally:
+                self._running.release()
+        finally:
+            self._admitted.release()
+
+
+class PasswordThrottle:
+    """The users service's bounds on password work (see the module docstring), built from settings."""
+
+    def __init__(self, settings: Settings, *, client: redis.Redis | None = None) -> None:
+        client = client or redis_for_limits(settings.redis_url)
+        self.failures = WindowCounter(client, KEY_PREFIX, limit=MAX_FAILURES, window=WINDOW_SECONDS)
+        self.checks = WindowCounter(client, CHECKS_PREFIX, limit=settings.password_checks_per_address, window=60)
+        self.signups = WindowCounter(client, SIGNUPS_PREFIX, limit=settings.signups_per_address, window=3600)
+        self.gate = PasswordGate(settings.password_check_concurrency, settings.password_check_queue)
+
+    def check_address(self, address: str) -> None:
+        """Count one password check for ``address``; :class:`TooManyRequests` beyond its budget."""
+        taken = self.checks.take(address_key(address))
+        if not taken.allowed:
+            raise TooManyRequests("too many logins or sign-ups from this address; try again later",
+                                  retry_after=taken.retry_after)
+
+    def check_signup(self, address: str) -> None:
+        """Count one sign-up for ``address`` (and its password check); :class:`TooManyRequests` beyond either."""
+        self.check_address(address)
+        taken = self.signups.take(address_key(address))
+        if not taken.allowed:
+            raise TooManyRequests("too many sign-ups from this address; try again later",
+                                  retry_after=taken.retry_after)
+
+    def attempt(self, username: str, address: str) -> None:
+        """Take one login attempt for ``username`` from ``address``; :class:`TooManyRequests` once used up."""
+        taken = self.failures.take(self._failure_key(username, address))
+        if not taken.allowed:
+            raise TooManyRequests("too many failed logins for this username; try again later",
+                                  retry_after=taken.retry_after)
+
+    def succeeded(self, username: str, address: str) -> None:
+        """Clear the failure count after a successful login."""
+        self.failures.reset(self._failure_key(username, address))
 
     @staticmethod
-    def _key(username: str) -> str:
-        return KEY_PREFIX + username.casefold()
-
-    def attempt(self, username: str) -> bool:
-        """Take one attempt for ``username``; False when its attempts in this window are used up."""
-        key = self._key(username)
-        try:
-            count = int(self._attempt(keys=[key], args=[self.window_seconds]))
-        except redis.RedisError as exc:
-            log.warning("login throttle: Redis unavailable (%s), using the in-process counter", exc)
-            count = self._local.increment(key, self.window_seconds)
-        return count <= self.max_failures
-
-    def reset(self, username: str) -> None:
-        """Clear the counter after a successful login."""
-        key = self._key(username)
-        self._local.reset(key)
-        try:
-            self._redis.delete(key)
-        except redis.RedisError as exc:
-            log.warning("login throttle: Redis unavailable (%s); counter not cleared", exc)
+    def _failure_key(username: str, address: str) -> str:
+        return f"{address_key(address)}|{username_key(username)}"

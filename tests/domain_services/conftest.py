@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
@@ -23,8 +24,11 @@ def unique(prefix: str = "t") -> str:
 @pytest.fixture(scope="session")
 def apps(db_url, settings):
     """One app per deployment, built once: ``{"monolith": app, "movies": app, ...}``."""
-    built = {"monolith": monolith_app(settings)}
-    built.update({name: factory(settings) for name, factory in SERVICE_FACTORIES.items()})
+    # Every test client calls from 127.0.0.1: per-address budgets are raised here and tested on
+    # apps of their own (tests/security/test_front_door_inputs_logins.py).
+    roomy = dataclasses.replace(settings, password_checks_per_address=1_000_000, signups_per_address=1_000_000)
+    built = {"monolith": monolith_app(roomy)}
+    built.update({name: factory(roomy) for name, factory in SERVICE_FACTORIES.items()})
     for app in built.values():
         app.testing = True
     return built

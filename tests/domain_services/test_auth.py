@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain_services.users.api import EXTENSION
-from domain_services.users.throttle import LocalCounter, LoginThrottle
 from tests.domain_services.conftest import unique
 
 
@@ -105,13 +104,3 @@ def test_a_successful_login_resets_the_counter(users_api, user, redis_url):
     assert login(users_api, user["username"], user["password"]).status_code == 200
     for _ in range(4):
         assert login(users_api, user["username"], "wrong-password").status_code == 401
-
-
-def test_throttle_falls_back_to_memory_when_redis_is_down():
-    clock = [0.0]
-    throttle = LoginThrottle("redis://127.0.0.1:1/0", local=LocalCounter(lambda: clock[0]))
-    for _ in range(5):
-        assert throttle.attempt("alice")
-    assert not throttle.attempt("ALICE") and throttle.attempt("bob")
-    clock[0] += 301  # the window has passed
-    assert throttle.attempt("alice")
