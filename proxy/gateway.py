@@ -21,7 +21,7 @@ from pyreqwest.exceptions import RequestError
 
 from kernel.settings import Settings
 from kernel.tokens import TokenClaims
-from proxy import forward, health, idempotency, intake, metrics, policy, retry, target
+from proxy import failures, forward, health, idempotency, intake, metrics, policy, retry, target
 from proxy.auth import Authenticator, AuthError
 from proxy.flagcache import FlagCache
 from proxy.revocations import RevocationCache
@@ -79,7 +79,7 @@ class Gateway:
         #: upstream base URLs, lower-case: an answer's Location under one of them is made relative
         self.internal = tuple(url.lower() for url in (self.upstreams.monolith, *self.upstreams.services.values()))
         self.recorder = metrics.Recorder()
-        self.rollbacks = AutoRollback(self.cache)
+        self.rollbacks = AutoRollback(self.cache, settings.proxy_rollback_witnesses)
         self.client: Client | None = None
         self.shadower: Shadower | None = None
         self.flusher: metrics.TrafficFlusher | None = None
@@ -94,7 +94,8 @@ class Gateway:
         self.shadower = Shadower.for_gateway(self.client, self.settings, self.upstreams.monolith, self.recorder)
         await self.shadower.start()
         self.idempotency = idempotency.IdempotencyStore(self.settings.redis_url,
-                                                        self.settings.proxy_read_timeout_ms / 1000 + 30)
+                                                        self.settings.proxy_read_timeout_ms / 1000 + 30,
+                                                        idempotency.Quota.from_settings(self.settings))
         self.flusher = metrics.TrafficFlusher(self.recorder, self.settings.redis_url)
         self.flusher.start()
         await self.cache.start()
@@ -199,6 +200,7 @@ class Gateway:
         never a client-sent one (:func:`proxy.forward.upstream_headers`).
         """
         user_id, role = (str(claims.user_id), claims.role) if claims is not None else (None, None)
+        request.caller = user_id or f"anon:{request.client}"
         flag: Flag | None = self.cache.table.flags.get(route)
         if flag is not None:
             to_service = flag.wants_service(user_id, request.header("x-user-id"), request.client)
@@ -207,10 +209,11 @@ class Gateway:
         suffix = f"{request.path}?{request.query}" if request.query else request.path
         headers = forward.upstream_headers(request, request_id, user_id, role)
         raw_key = request.header("idempotency-key") if request.method == "POST" else None
+        if raw_key is not None and idempotency.never_kept(request.path):
+            raw_key = None  # credentials in the answer: never stored, never replayed
         if raw_key is not None and self.idempotency is not None:
-            caller = user_id or f"anon:{request.header('x-user-id') or request.client}"
             return await self._idempotent(request, out, route, flag, to_service, suffix, headers, request_id,
-                                          caller, raw_key)
+                                          request.caller, raw_key)
         body = forward.ReplayableBody(request.body) if request.body is not None else None
         await self._forward(request, out, route, flag, to_service, suffix, headers, request_id, body)
 
@@ -227,13 +230,20 @@ class Gateway:
             return await self._error(out, 413, f"requests with an Idempotency-Key are limited to "
                                                f"{forward.SMALL_BODY} bytes", request_id, "proxy")
         fp = idempotency.fingerprint(request.method, suffix, body.data or b"")
-        claim = await self.idempotency.claim(key, fp)
+        claim = await self.idempotency.claim(key, fp, caller)
         if claim.replay is not None:
             stored = claim.replay
             return await out.full(stored.status, [*stored.headers, idempotency.REPLAYED_HEADER,
                                                   ("x-request-id", request_id)], stored.body)
         if claim.mismatch:
             return await self._error(out, 422, "Idempotency-Key reused for a different request", request_id, "proxy")
+        if claim.digest is not None:
+            return await out.full(409, [*JSON_HEADERS, idempotency.REPLAYED_HEADER, ("x-request-id", request_id),
+                                        ("x-upstream", "proxy")], json.dumps(claim.digest.error()).encode())
+        if claim.over_quota:
+            return await self._error(out, 429, f"too many Idempotency-Keys held by this caller (at most "
+                                               f"{self.idempotency.quota.max_keys} a day)", request_id, "proxy",
+                                     extra=[("retry-after", "3600")])
         if claim.busy:
             return await self._error(out, 409, "a request with this Idempotency-Key is still in progress",
                                      request_id, "proxy")
@@ -242,9 +252,9 @@ class Gateway:
         if not claim.claimed:
             return  # Redis unavailable: forwarded without the guarantee
         if answer is not None and answer.status < 500:
-            await self.idempotency.complete(key, fp, answer)
+            await self.idempotency.complete(key, fp, answer, caller)
         else:
-            await self.idempotency.release(key)
+            await self.idempotency.release(key, caller)
 
     async def _forward(self, request: Inbound, out: Responder, route: str, flag: Flag | None, to_service: bool,
                        suffix: str, headers: list[tuple[str, str]], request_id: str,
@@ -257,6 +267,7 @@ class Gateway:
         method = request.method
         backend = "service" if to_service else "monolith"
         fallback = to_service and flag is not None and flag.fallback
+        suspect: retry.Failure | None = None  # the service's failure, judged by the monolith's answer
         while True:
             base = self.upstreams.services[route] if backend == "service" else self.upstreams.monolith
             target = route if backend == "service" else "monolith"
@@ -264,6 +275,9 @@ class Gateway:
             try:
                 response = await forward.send(self.client, method, base + suffix, headers,
                                               body.payload() if body is not None else None)
+                if suspect is not None:
+                    self._judged(route, flag, request.caller, failures.judge(suspect, response.status))
+                    suspect = None
                 if response.status >= 500 and backend == "service" and \
                         retry.may_replay(method, retry.Failure.ANSWERED_5XX, fallback=fallback,
                                          body_replayable=body is None or body.replayable):
@@ -276,22 +290,29 @@ class Gateway:
                 return await self._error(out, 400, f"a request header cannot be forwarded: {exc}", request_id,
                                          "proxy")
             except forward.UpstreamError as exc:
-                self._failed(route, backend, flag)
+                self._failed(route, backend)
                 if backend == "service" and retry.may_replay(method, exc.failure, fallback=fallback,
                                                              body_replayable=body is None or body.replayable):
                     metrics.FALLBACKS.labels(route).inc()
                     backend = "monolith"
+                    suspect = exc.failure
                     continue
+                if backend == "service":
+                    self._judged(route, flag, request.caller, failures.judge(exc.failure, None))
+                elif suspect is not None:
+                    self._judged(route, flag, request.caller, failures.judge(suspect, exc.status))
                 self.recorder.request(route, backend, exc.status, time.perf_counter() - started, int(time.time()))
                 await self._error(out, exc.status, exc.message, request_id, target)
                 return None
 
-    def _failed(self, route: str, backend: str, flag: Flag | None) -> None:
-        """Book a failed attempt (error window, consecutive failures, error counter, chart)."""
-        now = int(time.time())
+    def _failed(self, route: str, backend: str) -> None:
+        """Book a failed attempt (error counter, chart); the rollback detectors hear it once judged."""
         self.recorder.upstream_error(route, backend)
-        self.recorder.traffic(route, backend, False, now)
-        self.rollbacks.record(route, backend, True, now, flag)
+        self.recorder.traffic(route, backend, False, int(time.time()))
+
+    def _judged(self, route: str, flag: Flag | None, caller: str, outcome: failures.Outcome) -> None:
+        """Tell the rollback detectors what a service attempt says about the service."""
+        self.rollbacks.record(route, outcome, int(time.time()), flag, caller)
 
     async def _respond(self, request: Inbound, out: Responder, response: forward.Upstream, route: str,
                        backend: str, target: str, flag: Flag | None, request_id: str, started: float,
@@ -310,7 +331,7 @@ class Gateway:
             body = await forward.read_small(response, request.method)
             first = b"" if body is not None else await forward.first_chunk(response)
             seconds = time.perf_counter() - started
-            self._booked(route, backend, status, seconds, flag)
+            self._booked(route, backend, status, seconds, flag, request.caller)
             if body is not None:
                 answer = idempotency.Stored(status, out_headers.copy(), body) if keep else None
                 out_headers.append(("x-request-id", request_id))
@@ -334,8 +355,10 @@ class Gateway:
         finally:
             await response.release()
 
-    def _booked(self, route: str, backend: str, status: int, seconds: float, flag: Flag | None) -> None:
-        """Book an answered attempt: metrics, chart, rollback detectors, rollout gate counters."""
+    def _booked(self, route: str, backend: str, status: int, seconds: float, flag: Flag | None,
+                caller: str) -> None:
+        """Book an answered attempt: metrics, chart, rollback detectors (service answers relayed as
+        they are: a 5xx here was not compared with the monolith), rollout gate counters."""
         now = int(time.time())
         error = status >= 500
         self.recorder.request(route, backend, status, seconds, now)
@@ -343,7 +366,8 @@ class Gateway:
             self.recorder.upstream_error(route, backend)
         else:
             self.recorder.count(now, rollout_gates.latency_field(route, backend, seconds))
-        self.rollbacks.record(route, backend, error, now, flag)
+        if backend == "service":
+            self.rollbacks.record(route, failures.answered(status), now, flag, caller)
 
     def _shadow(self, route: str, backend: str, suffix: str, headers: list[tuple[str, str]], status: int,
                 body: bytes, out_headers: list[tuple[str, str]]) -> None:

@@ -1,14 +1,17 @@
 """Sliding-window error rates, consecutive-failure streaks and the automatic rollback they trigger.
 
-Each (domain, backend) keeps ten one-second buckets of (attempts, errors). An error is a
-connect error, a timeout or a 5xx from that backend — counted even when the monolith then
-served the request through fallback. Two rules trip a rollback of a domain whose flag has
-``auto_rollback`` on:
+Each domain keeps ten one-second buckets of its service attempts: how many, how many failed
+(:class:`~proxy.failures.Outcome` ``CONNECT`` or ``FAULT``), how many of those were connect
+failures, and which callers the failures came from. An attempt that was not the service's
+fault (``EXCUSED``: the monolith failed or refused the same request) counts as an attempt,
+never as an error. Two rules trip a rollback of a domain whose flag has ``auto_rollback`` on:
 
 * the service's error rate over the window reaches ``rollback_error_rate`` with at least
-  ``rollback_min_requests`` attempts (a flaky service);
-* ``rollback_consecutive`` service attempts in a row failed (a dead one; see
-  :mod:`proxy.failures`) — this trips within milliseconds of a crash at any traffic level.
+  ``rollback_min_requests`` attempts, and either connect failures alone reach that rate or the
+  failures came from at least ``PROXY_ROLLBACK_WITNESSES`` distinct callers (a flaky service,
+  not one caller's crafted requests);
+* ``rollback_consecutive`` service attempts in a row failed with the same proof (a dead one;
+  see :mod:`proxy.failures`) — this trips within milliseconds of a crash at any traffic level.
 
 Then the proxy:
 
@@ -31,7 +34,7 @@ import socket
 
 import psycopg
 
-from proxy.failures import ConsecutiveFailures
+from proxy.failures import WITNESSES, ConsecutiveFailures, Outcome
 from proxy.flagcache import CONNECT_KWARGS, FlagCache
 from proxy.metrics import ROLLBACKS
 from proxy.routing import Flag
@@ -43,25 +46,31 @@ WINDOW_SECONDS = 10
 
 
 class ErrorWindow:
-    """Attempts and errors over the last :data:`WINDOW_SECONDS` seconds for one backend."""
+    """Service attempts and failures over the last :data:`WINDOW_SECONDS` seconds for one domain."""
 
-    __slots__ = ("errors", "seconds", "totals")
+    __slots__ = ("callers", "connects", "errors", "seconds", "totals")
 
     def __init__(self) -> None:
         self.seconds = [0] * WINDOW_SECONDS
         self.totals = [0] * WINDOW_SECONDS
         self.errors = [0] * WINDOW_SECONDS
+        self.connects = [0] * WINDOW_SECONDS
+        self.callers: list[set[str]] = [set() for _ in range(WINDOW_SECONDS)]
 
-    def add(self, now: int, error: bool) -> None:
-        """Count one attempt at unix second ``now``."""
+    def add(self, now: int, outcome: Outcome, caller: str = "", witnesses: int = WITNESSES) -> None:
+        """Count one attempt at unix second ``now`` (a failure's caller kept, up to ``witnesses``)."""
         i = now % WINDOW_SECONDS
         if self.seconds[i] != now:
             self.seconds[i] = now
-            self.totals[i] = 0
-            self.errors[i] = 0
+            self.totals[i] = self.errors[i] = self.connects[i] = 0
+            self.callers[i].clear()
         self.totals[i] += 1
-        if error:
+        if outcome is Outcome.CONNECT or outcome is Outcome.FAULT:
             self.errors[i] += 1
+            if outcome is Outcome.CONNECT:
+                self.connects[i] += 1
+            if len(self.callers[i]) < witnesses:
+                self.callers[i].add(caller)
 
     def counts(self, now: int) -> tuple[int, int]:
         """``(attempts, errors)`` within the window ending at ``now``."""
@@ -73,9 +82,32 @@ class ErrorWindow:
                 errors += self.errors[i]
         return total, errors
 
+    def proof(self, now: int, witnesses: int) -> tuple[int, int]:
+        """``(connect failures, distinct failing callers up to witnesses)`` within the window."""
+        connects = 0
+        callers: set[str] = set()
+        oldest = now - WINDOW_SECONDS
+        for i in range(WINDOW_SECONDS):
+            if self.seconds[i] > oldest:
+                connects += self.connects[i]
+                if len(callers) < witnesses:
+                    callers |= self.callers[i]
+        return connects, min(len(callers), witnesses)
+
     def clear(self) -> None:
         """Forget everything (after a rollback)."""
         self.seconds = [0] * WINDOW_SECONDS
+
+
+def rate_tripped(window: ErrorWindow, now: int, flag: Flag, witnesses: int) -> str | None:
+    """The reason to roll back when the windowed rule trips, else ``None``."""
+    total, errors = window.counts(now)
+    if total < max(1, flag.rollback_min_requests) or errors / total < flag.rollback_error_rate:
+        return None
+    connects, callers = window.proof(now, witnesses)
+    if connects / total < flag.rollback_error_rate and callers < witnesses:
+        return None  # failures of too few callers: possibly crafted requests
+    return f"auto-rollback: error rate {errors / total:.2f} over {total} requests"
 
 
 def _actor() -> str:
@@ -85,39 +117,38 @@ def _actor() -> str:
 class AutoRollback:
     """Watches service error rates and rolls a domain back when its threshold is crossed."""
 
-    def __init__(self, cache: FlagCache) -> None:
+    def __init__(self, cache: FlagCache, witnesses: int = WITNESSES) -> None:
         self.cache = cache
-        self.windows: dict[tuple[str, str], ErrorWindow] = {}
-        self.streaks = ConsecutiveFailures()
+        self.witnesses = max(1, witnesses)
+        self.windows: dict[str, ErrorWindow] = {}
+        self.streaks = ConsecutiveFailures(self.witnesses)
         self._running: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
 
-    def record(self, domain: str, backend: str, error: bool, now: int, flag: Flag | None) -> None:
-        """Count an attempt; on a service error check the flag's threshold."""
-        window = self.windows.get((domain, backend))
+    def record(self, domain: str, outcome: Outcome, now: int, flag: Flag | None, caller: str = "") -> None:
+        """Count one service attempt of ``caller``; on a failure check the flag's thresholds."""
+        window = self.windows.get(domain)
         if window is None:
-            window = self.windows[(domain, backend)] = ErrorWindow()
-        window.add(now, error)
-        if backend != "service":
-            return
-        streak = self.streaks.record(domain, error)
-        if not error or flag is None:
+            window = self.windows[domain] = ErrorWindow()
+        window.add(now, outcome, caller, self.witnesses)
+        self.streaks.record(domain, outcome, caller)
+        if flag is None or (outcome is not Outcome.CONNECT and outcome is not Outcome.FAULT):
             return
         if not flag.auto_rollback or flag.mode == "monolith" or domain in self._running:
             return
         if self.streaks.tripped(domain, flag.rollback_consecutive):
-            self.trigger(flag, f"auto-rollback: {streak} consecutive service failures")
+            self.trigger(flag, f"auto-rollback: {self.streaks.current(domain).describe()}")
             return
-        total, errors = window.counts(now)
-        if total >= flag.rollback_min_requests and errors / total >= flag.rollback_error_rate:
-            self.trigger(flag, f"auto-rollback: error rate {errors / total:.2f} over {total} requests")
+        reason = rate_tripped(window, now, flag, self.witnesses)
+        if reason is not None:
+            self.trigger(flag, reason)
 
     def trigger(self, flag: Flag, reason: str) -> None:
         """Roll ``flag.domain`` back locally now and in the database in the background."""
         domain = flag.domain
         self._running.add(domain)
         self.cache.replace_flag(dataclasses.replace(flag, mode="monolith"), "local-rollback")
-        self.windows.pop((domain, "service"), None)
+        self.windows.pop(domain, None)
         self.streaks.clear(domain)
         ROLLBACKS.labels(domain).inc()
         log.warning("%s: %s", domain, reason)

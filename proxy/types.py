@@ -26,6 +26,9 @@ class Inbound:
     client: str
     scheme: str
     body: AsyncIterator[bytes] | None
+    #: who is calling, for rollback evidence and key namespaces: the verified user id, else the
+    #: client address (set by the gateway once the token is checked; never a client-sent hint)
+    caller: str = ""
 
     def header(self, name: str) -> str | None:
         """First value of header ``name`` (lower-case), or ``None``."""

@@ -91,7 +91,8 @@ def test_service_killed_under_get_load_zero_failures_and_auto_rollback(proxy_fac
     assert failures == {}, results
     actor, reason, before, after = row
     # a dead service trips the consecutive-failure rule long before the windowed error rate
-    assert actor.startswith("proxy:") and reason == "auto-rollback: 5 consecutive service failures"
+    assert actor.startswith("proxy:") and reason.startswith("auto-rollback: ")
+    assert "consecutive service failures" in reason, reason
     assert before["mode"] == "gradual" and after["mode"] == "monolith"
     assert flags.get_flag("movies", url=db_url)["mode"] == "monolith"
     assert health(proxy)["flags"]["movies"]["mode"] == "monolith"

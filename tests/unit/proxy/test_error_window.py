@@ -7,6 +7,7 @@ import dataclasses
 
 import pytest
 
+from proxy.failures import Outcome
 from proxy.flagcache import FlagCache
 from proxy.rollback import WINDOW_SECONDS, AutoRollback, ErrorWindow
 from proxy.routing import Flag
@@ -15,16 +16,16 @@ from tests.support.fakes import FakeClock
 
 def test_counts_attempts_and_errors_within_the_window():
     window, clock = ErrorWindow(), FakeClock()
-    for error in (False, True, True):
-        window.add(clock.second(), error)
+    for outcome in (Outcome.SUCCESS, Outcome.FAULT, Outcome.CONNECT, Outcome.EXCUSED):
+        window.add(clock.second(), outcome)
     clock.advance(3)
-    window.add(clock.second(), False)
-    assert window.counts(clock.second()) == (4, 2)
+    window.add(clock.second(), Outcome.SUCCESS)
+    assert window.counts(clock.second()) == (5, 2), "an excused failure is an attempt, not an error"
 
 
 def test_seconds_older_than_the_window_drop_out():
     window, clock = ErrorWindow(), FakeClock()
-    window.add(clock.second(), True)
+    window.add(clock.second(), Outcome.FAULT)
     clock.advance(WINDOW_SECONDS - 1)
     assert window.counts(clock.second()) == (1, 1)
     clock.advance(1)
@@ -34,15 +35,15 @@ def test_seconds_older_than_the_window_drop_out():
 def test_a_reused_bucket_starts_from_zero():
     """Ten seconds later the same ring slot is a new second, not the sum of both."""
     window, clock = ErrorWindow(), FakeClock()
-    window.add(clock.second(), True)
+    window.add(clock.second(), Outcome.FAULT)
     clock.advance(WINDOW_SECONDS)
-    window.add(clock.second(), False)
+    window.add(clock.second(), Outcome.SUCCESS)
     assert window.counts(clock.second()) == (1, 0)
 
 
 def test_clear_forgets_everything():
     window, clock = ErrorWindow(), FakeClock()
-    window.add(clock.second(), True)
+    window.add(clock.second(), Outcome.FAULT)
     window.clear()
     assert window.counts(clock.second()) == (0, 0)
 
@@ -72,9 +73,9 @@ def gradual() -> Flag:
 def test_rate_rule_waits_for_the_minimum_number_of_requests(gradual):
     watcher, clock = _RecordingRollback(), FakeClock()
     for _ in range(9):
-        watcher.record("movies", "service", True, clock.second(), gradual)
+        watcher.record("movies", Outcome.FAULT, clock.second(), gradual, f"user:{_ % 3}")
     assert watcher.triggered == []
-    watcher.record("movies", "service", True, clock.second(), gradual)
+    watcher.record("movies", Outcome.FAULT, clock.second(), gradual, "user:9")
     assert [domain for domain, _ in watcher.triggered] == ["movies"]
     assert "error rate 1.00 over 10 requests" in watcher.triggered[0][1]
 
@@ -82,18 +83,54 @@ def test_rate_rule_waits_for_the_minimum_number_of_requests(gradual):
 def test_rate_below_the_threshold_never_rolls_back(gradual):
     watcher, clock = _RecordingRollback(), FakeClock()
     for i in range(100):
-        watcher.record("movies", "service", i % 3 == 0, clock.second(), gradual)  # 34 % errors
+        watcher.record("movies", Outcome.FAULT if i % 3 == 0 else Outcome.SUCCESS, clock.second(), gradual,
+                       f"user:{i}")  # 34 % errors
         clock.advance(0.1)
     assert watcher.triggered == []
 
 
-def test_monolith_errors_and_flags_without_auto_rollback_are_ignored(gradual):
+def test_flags_without_auto_rollback_or_on_the_monolith_are_ignored(gradual):
     watcher, clock = _RecordingRollback(), FakeClock()
-    for _ in range(50):
-        watcher.record("movies", "monolith", True, clock.second(), gradual)
-        watcher.record("movies", "service", True, clock.second(), dataclasses.replace(gradual, auto_rollback=False))
-        watcher.record("movies", "service", True, clock.second(), dataclasses.replace(gradual, mode="monolith"))
+    for i in range(50):
+        watcher.record("movies", Outcome.FAULT, clock.second(), dataclasses.replace(gradual, auto_rollback=False),
+                       f"user:{i}")
+        watcher.record("movies", Outcome.FAULT, clock.second(), dataclasses.replace(gradual, mode="monolith"),
+                       f"user:{i}")
     assert watcher.triggered == []
+
+
+def test_failures_of_one_caller_never_trip_the_rate_rule(gradual):
+    """One caller's crafted requests can fail every time on the service: no rollback."""
+    watcher, clock = _RecordingRollback(), FakeClock()
+    for _ in range(1000):
+        watcher.record("movies", Outcome.FAULT, clock.second(), gradual, "anon:203.0.113.9")
+        clock.advance(0.01)
+    assert watcher.triggered == []
+
+
+def test_failures_of_two_callers_are_not_enough_but_three_are(gradual):
+    watcher, clock = _RecordingRollback(), FakeClock()
+    for i in range(20):
+        watcher.record("movies", Outcome.FAULT, clock.second(), gradual, f"user:{i % 2}")
+    assert watcher.triggered == []
+    watcher.record("movies", Outcome.FAULT, clock.second(), gradual, "user:7")
+    assert [domain for domain, _ in watcher.triggered] == ["movies"]
+
+
+def test_failures_the_monolith_shared_never_count(gradual):
+    watcher, clock = _RecordingRollback(), FakeClock()
+    for i in range(200):
+        watcher.record("movies", Outcome.EXCUSED, clock.second(), gradual, f"user:{i}")
+    assert watcher.triggered == []
+    assert watcher.windows["movies"].counts(clock.second()) == (200, 0)
+
+
+def test_connect_failures_need_no_witnesses(gradual):
+    """A refused connection carried no request: whoever called, the service is down."""
+    watcher, clock = _RecordingRollback(), FakeClock()
+    for _ in range(10):
+        watcher.record("movies", Outcome.CONNECT, clock.second(), gradual, "anon:127.0.0.1")
+    assert [domain for domain, _ in watcher.triggered] == ["movies"]
 
 
 class _NoDatabaseRollback(AutoRollback):
@@ -117,11 +154,11 @@ def test_a_tripped_rollback_swaps_the_local_table_at_once_and_persists_once():
         flag = cache.table.flags["movies"]
         assert flag.mode == "gradual"
         for _ in range(flag.rollback_min_requests):
-            watcher.record("movies", "service", True, clock.second(), cache.table.flags["movies"])
+            watcher.record("movies", Outcome.CONNECT, clock.second(), cache.table.flags["movies"], "anon:10.0.0.1")
         assert cache.table.flags["movies"].mode == "monolith"  # before any database round trip
         assert cache.table.source == "local-rollback"
         # later failures see the monolith flag: no second rollback
-        watcher.record("movies", "service", True, clock.second(), cache.table.flags["movies"])
+        watcher.record("movies", Outcome.CONNECT, clock.second(), cache.table.flags["movies"], "anon:10.0.0.1")
         await asyncio.sleep(0)  # let the background write run
         return watcher
 
