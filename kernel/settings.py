@@ -112,7 +112,7 @@ class Settings:
     payment_webhook_tolerance_seconds: int = _setting(
         "PAYMENT_WEBHOOK_TOLERANCE_SECONDS", "300", "oldest (or most future) webhook timestamp accepted"
     )
-    payment_provider: str = _setting("PAYMENT_PROVIDER", "sandbox", "payment provider adapter: sandbox | stripe")
+    payment_provider: str = _setting("PAYMENT_PROVIDER", "sandbox", "payment provider adapter: sandbox or stripe")
     stripe_api_key: str = _setting(
         "STRIPE_API_KEY", "", "Stripe secret key (sk_test_... in test mode); from the environment, never committed"
     )
