@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from control_plane.payments_unsettled import bp as payments_unsettled_bp
     from control_plane.roles import can
     from control_plane.rollouts import bp as rollouts_bp
+    from control_plane.webhooks import bp as webhooks_bp
     from control_plane.secret import load_secret_key
 
     settings = settings or get_settings()
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(dead_letters_bp)  # the event pipeline's dead-letter page
     app.register_blueprint(rollouts_bp)  # rollout plans: start/pause/resume/abort + the card partial
+    app.register_blueprint(webhooks_bp)  # outgoing notification endpoints (admin)
     app.register_blueprint(payments_unsettled_bp)  # payments waiting for their provider, with its status
 
     bind_database(settings.database_url)  # audit, operators and flags open sessions on it
