@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "cinemaabyss.commands.users",
     "cinemaabyss.commands.rollout",
     "cinemaabyss.commands.drill",
+    "cinemaabyss.commands.shadow",
 ]
 
 

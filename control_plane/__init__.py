@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from control_plane.rollouts import bp as rollouts_bp
     from control_plane.webhooks import bp as webhooks_bp
     from control_plane.secret import load_secret_key
+    from control_plane.shadow import bp as shadow_bp
 
     settings = settings or get_settings()
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(dead_letters_bp)  # the event pipeline's dead-letter page
     app.register_blueprint(rollouts_bp)  # rollout plans: start/pause/resume/abort + the card partial
+    app.register_blueprint(shadow_bp)  # shadow compare: mismatch paths, ignore rules, side-by-side samples
     app.register_blueprint(webhooks_bp)  # outgoing notification endpoints (admin)
     app.register_blueprint(payments_unsettled_bp)  # payments waiting for their provider, with its status
 

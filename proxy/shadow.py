@@ -298,7 +298,13 @@ class Shadower:
         task = asyncio.create_task(self._compare(domain, url, headers, Answer(status, body, kept), primary,
                                                  target))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        """Forget a finished comparison; a bug in one is logged, never lost silently."""
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("shadow comparison failed", exc_info=task.exception())
 
     async def _get(self, url: str, headers: list[tuple[str, str]]) -> Answer:
         response = await self.client.request("GET", url).headers(headers).build().send()

@@ -170,7 +170,8 @@ class Difference:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (stored with samples)."""
-        return {"path": self.path, "kind": self.kind, "monolith": self.monolith, "service": self.service}
+        return {"path": self.path, "kind": self.kind, "monolith": self.monolith, "service": self.service,
+                "normalized": self.normalized}
 
 
 @dataclass(frozen=True, slots=True)

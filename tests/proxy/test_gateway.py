@@ -258,6 +258,7 @@ def test_shadow_mode_compares_mirrored_gets(proxy_factory, db_url):
 
         def mismatches() -> float:  # summed over the difference kinds
             return sum(float(line.split()[-1]) for line in client.get("/metrics").text.splitlines()
-                       if line.startswith('proxy_shadow_comparisons_total{domain="movies",result="mismatch",'))
+                       if line.startswith('proxy_shadow_comparisons_total{domain="movies",')
+                       and 'result="mismatch"' in line)
 
         wait_until(lambda: mismatches() >= 3, timeout=5, message="shadow comparisons counted")
