@@ -27,6 +27,12 @@ local ttl = redis.call('TTL', KEYS[1])
 if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {n, ttl}
 """
+# Give one hit back, only while its window lives (a DECR on a missing key would leave a
+# negative count without expiry).
+_GIVE_BACK = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
 #: Bound on the fallback's keys under a spraying attack (expired windows are dropped first).
 _LOCAL_KEYS = 100_000
 
@@ -70,6 +76,13 @@ class LocalCounter:
         with self._lock:
             self._windows.pop(key, None)
 
+    def decrement(self, key: str) -> None:
+        """Give one hit of ``key`` back (within its window)."""
+        with self._lock:
+            count, ends = self._windows.get(key, (0, 0.0))
+            if count > 0:
+                self._windows[key] = (count - 1, ends)
+
 
 class WindowCounter:
     """At most ``limit`` takes per key per ``window`` seconds, counted in Redis under ``prefix``."""
@@ -79,6 +92,7 @@ class WindowCounter:
         self.prefix, self.limit, self.window = prefix, limit, window
         self._redis = client
         self._take = client.register_script(_TAKE)
+        self._give_back = client.register_script(_GIVE_BACK)
         self._local = local or LocalCounter()
 
     def take(self, key: str) -> Taken:
@@ -99,6 +113,16 @@ class WindowCounter:
             self._redis.delete(full)
         except redis.RedisError as exc:
             log.warning("rate limit %s: Redis unavailable (%s); %s not cleared", self.prefix, exc, key)
+
+
+    def give_back(self, key: str) -> None:
+        """Return one take of ``key`` (the limited thing turned out harmless, e.g. a correct password)."""
+        full = self.prefix + key
+        self._local.decrement(full)
+        try:
+            self._give_back(keys=[full])
+        except redis.RedisError as exc:
+            log.warning("rate limit %s: Redis unavailable (%s); %s not given back", self.prefix, exc, key)
 
 
 def redis_for_limits(url: str) -> redis.Redis:

@@ -12,8 +12,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import select
 
+from control_plane.login_limits import MAX_FAILURES, MAX_PER_ADDRESS
 from domain_services.users.app import create_app as users_app
+from kernel.db import read_session
+from kernel.models import FlagAudit
+from tests.control_plane.conftest import PASSWORD as CONSOLE_PASSWORD
+from tests.control_plane.conftest import console_app, csrf_from, operators  # noqa: F401  (fixtures)
 from tests.domain_services.conftest import unique
 
 PASSWORD = "correct horse battery"
@@ -107,3 +113,49 @@ def test_forty_concurrent_logins_from_many_addresses_are_bounded_by_the_process_
     assert statuses.count(401) + len(refused) == 40
     assert len(refused) >= 20, statuses  # one check runs and one waits; the rest cannot all have fitted in
     assert all(a.headers["Retry-After"] == "1" and "in progress" in a.json["error"] for a in refused)
+
+
+# -- the console ---------------------------------------------------------------------------------------------
+
+
+def _console_client(app, address: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    return client, token
+
+
+def test_forty_concurrent_wrong_console_passwords_get_at_most_five_real_checks(console_app, operators):  # noqa: F811
+    address, start = an_address(), threading.Barrier(40)
+    clients = [_console_client(console_app, address) for _ in range(40)]
+
+    def attempt(index: int) -> int:
+        client, token = clients[index]
+        start.wait()
+        return client.post("/login", data={"username": operators["viewer"], "password": "wrong-password!",
+                                           "csrf_token": token}).status_code
+
+    with ThreadPoolExecutor(40) as pool:
+        statuses = list(pool.map(attempt, range(40)))
+    assert statuses.count(401) <= MAX_FAILURES and statuses.count(429) == 40 - statuses.count(401)
+    # the operator, from their own address, still gets in
+    client, token = _console_client(console_app, an_address())
+    ok = client.post("/login", data={"username": operators["viewer"], "password": CONSOLE_PASSWORD,
+                                     "csrf_token": token})
+    assert ok.status_code == 302
+
+
+def test_failed_console_logins_write_bounded_audit_rows_without_attacker_chosen_actors(console_app):  # noqa: F811
+    address = an_address()
+    client, token = _console_client(console_app, address)
+    names = [f"<script>{unique('x')}" + "A" * 500 for _ in range(MAX_PER_ADDRESS + 10)]
+    statuses = [client.post("/login", data={"username": n, "password": "wrong-password!", "csrf_token": token}
+                            ).status_code for n in names]
+    assert statuses[:MAX_PER_ADDRESS] == [401] * MAX_PER_ADDRESS
+    refused = client.post("/login", data={"username": names[0], "password": "x", "csrf_token": token})
+    assert set(statuses[MAX_PER_ADDRESS:]) == {429} and "Retry-After" in refused.headers
+    with read_session() as session:
+        rows = session.execute(select(FlagAudit.actor).where(FlagAudit.action == "operator.login_failed",
+                                                             FlagAudit.after["ip"].astext == address)).all()
+    assert len(rows) == MAX_PER_ADDRESS
+    assert {row.actor for row in rows} == {"-"}

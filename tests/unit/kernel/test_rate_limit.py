@@ -23,3 +23,11 @@ def test_reset_starts_a_key_afresh():
     assert counter.take("a").allowed and not counter.take("a").allowed
     counter.reset("a")
     assert counter.take("a").allowed
+
+
+def test_give_back_returns_one_take_within_the_window():
+    counter = WindowCounter(redis_for_limits("redis://127.0.0.1:1/0"), "t:", limit=1, window=60,
+                            local=LocalCounter(lambda: 0.0))
+    assert counter.take("a").allowed
+    counter.give_back("a")
+    assert counter.take("a").allowed and not counter.take("a").allowed
