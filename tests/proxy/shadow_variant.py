@@ -7,14 +7,16 @@ keys of each object in reverse order. Same meaning, other bytes.
 
 ``POST /__control?reverse_genres=1&change_every=20&field=title`` injects real differences:
 every ``genres`` array reversed; the ``field`` of every Nth JSON answer changed (N = 20: 5 %
-of answers; for a list, its first element's). ``GET /__control`` tells the settings and how
-many answers were changed.
+of answers; for a list, its first element's). ``noise=1`` adds a ``served_at`` stamp that
+differs in every answer (a legacy side that is not deterministic). ``GET /__control`` tells
+the settings and how many answers were changed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
 
 import aiohttp
 from aiohttp import web
@@ -48,7 +50,8 @@ def _reverse_genres(value: object) -> None:
 
 def build(upstream: str) -> web.Application:
     """The variant app in front of ``upstream``."""
-    state = {"reverse_genres": False, "change_every": 0, "field": "title", "answers": 0, "changed": 0}
+    state = {"reverse_genres": False, "change_every": 0, "field": "title", "noise": False, "answers": 0,
+             "changed": 0}
 
     async def control(request: web.Request) -> web.Response:
         if request.method == "POST":
@@ -56,6 +59,7 @@ def build(upstream: str) -> web.Application:
             state["reverse_genres"] = query.get("reverse_genres", "0") == "1"
             state["change_every"] = int(query.get("change_every", "0"))
             state["field"] = query.get("field", "title")
+            state["noise"] = query.get("noise", "0") == "1"
             state["answers"] = state["changed"] = 0
         return web.json_response(state)
 
@@ -72,6 +76,8 @@ def build(upstream: str) -> web.Application:
         value = json.loads(body)
         if state["reverse_genres"]:
             _reverse_genres(value)
+        if state["noise"] and isinstance(value, dict):
+            value["served_at"] = time.time_ns()
         state["answers"] += 1
         target = value[0] if isinstance(value, list) and value else value
         if state["change_every"] and state["answers"] % state["change_every"] == 0 \

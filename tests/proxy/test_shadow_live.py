@@ -183,3 +183,26 @@ def test_a_field_changed_in_5_percent_of_answers_is_reported_with_its_rate_and_a
     assert as_role("viewer").get(f"/shadow/movies/samples/{sample_id}").status_code == 403
     assert ops.get("/shadow/movies/samples/999999999").status_code == 404
     assert ops.get("/shadow/nowhere").status_code == 404
+
+
+def test_a_a_calibration_learns_the_legacy_sides_own_noise_and_stops_counting_it(
+        proxy_factory, monolith, variant, db_url, redis_url):
+    # The legacy side (here the variant, as the monolith) stamps every answer differently; asking
+    # it twice shows that, so the stamp stops counting against the service.
+    _reset(db_url, redis_url)
+    _control(variant, noise=1)
+    proxy = proxy_factory(MONOLITH_URL=variant.url, MOVIES_SERVICE_URL=monolith.url, SHADOW_CALIBRATION_PERCENT="100")
+    flags.set_flag("movies", {"mode": "monolith", "shadow_percent": 100}, "test", url=db_url)
+    wait_until(lambda: health(proxy)["flags"]["movies"]["shadow_percent"] == 100, timeout=5)
+    targets = [f"/api/movies?id={i}" for i in _ids(db_url)]
+    try:
+        _drive(proxy, targets)
+        first = _report(db_url, redis_url, len(targets))
+        assert first["noise"]["pairs"] >= len(targets)
+        assert first["noise"]["suggested"] == [{"path": "$.served_at", "mode": "ignore"}]
+        _counters(redis_url)
+        _drive(proxy, targets)
+        report = _report(db_url, redis_url, len(targets))
+        assert (report["compared"], report["mismatches"]) == (len(targets), 0), report
+    finally:
+        _reset(db_url, redis_url)
