@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         audit,
         auth,
         dashboard,
+        dates,
         events_stream,
         kafka_viewer,
         security,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.teardown_appcontext(lambda _exc: session.remove())
     app.jinja_env.globals["can"] = can
     app.jinja_env.globals["record_url"] = admin_support.record_url
+    app.jinja_env.filters["when"] = dates.when  # one date format everywhere
     _register_error_pages(app)
     app.add_url_rule("/favicon.ico", "favicon", _favicon)
     return app

@@ -221,3 +221,25 @@
   document.addEventListener("visibilitychange", poll);
   setInterval(poll, 1000);
 })();
+
+// Polling pauses while the tab is hidden (htmx "every" triggers, then one catch-up on return), and
+// every <time datetime> gets the operator's local time as a tooltip (pages show UTC).
+(function () {
+  "use strict";
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const trigger = event.detail.elt.getAttribute && event.detail.elt.getAttribute("hx-trigger");
+    if (document.hidden && trigger && trigger.indexOf("every") >= 0) { event.preventDefault(); }
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden || typeof htmx === "undefined") { return; }
+    document.querySelectorAll("[hx-trigger*='every']").forEach(function (el) { htmx.trigger(el, "refresh-now"); });
+  });
+  function localTimes(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll("time[datetime]:not([title])").forEach(function (el) {
+      const date = new Date(el.getAttribute("datetime"));
+      if (!isNaN(date)) { el.title = "your time: " + date.toLocaleString(undefined, { timeZoneName: "short" }); }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { localTimes(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { localTimes(event.detail.elt); });
+})();

@@ -117,7 +117,7 @@ def test_rollout_control_room(login, console_url, operators):
     flags.set_flag("movies", {"mode": "gradual", "percent": 1}, "tests", "browser test reset")
     before = _audit_rows("movies", operators["ops"])
     page = login("ops")
-    page.wait_for_function("() => document.getElementById('chart-status').textContent !== 'Loading traffic…'")
+    page.wait_for_function("() => document.getElementById('chart-status').textContent !== 'Loading history…'")
     shot(page, "01-dashboard-ops")
     page.goto(f"{console_url}/strangler")
     page.get_by_test_id("step-movies-5").click()  # no reason: the browser refuses to submit
@@ -391,4 +391,76 @@ def test_confirmation_keeps_the_focus(login, console_url):
         page.keyboard.press("Tab")
         assert page.evaluate("() => !!document.activeElement.closest('#flag-movies [data-focus-trap]')")
     page.get_by_test_id("cancel-movies").click()
+    clean(page)
+
+
+def _seed_history(domain: str, hours: int = 24) -> None:
+    """A day of 10-second rollup rows for ``domain`` (both backends), as the beat task would have written."""
+    from sqlalchemy import text
+
+    from kernel.db import get_engine
+
+    with get_engine().begin() as conn:
+        conn.execute(text(
+            "INSERT INTO traffic_rollup (bucket, route, backend, ok, err, p50_ms, p99_ms) "
+            "SELECT to_timestamp(floor(extract(epoch FROM t) / 10) * 10), :d, b, "
+            "CASE b WHEN 'service' THEN 20 ELSE 80 END, (extract(minute FROM t) = 7)::int * 3, "
+            "CASE b WHEN 'service' THEN 4.2 ELSE 6.5 END, CASE b WHEN 'service' THEN 18 ELSE 25 END "
+            "FROM generate_series(now() - make_interval(hours => :h), now() - interval '30 seconds', "
+            "interval '10 seconds') t, unnest(ARRAY['monolith', 'service']) b ON CONFLICT DO NOTHING"),
+            {"d": domain, "h": hours})
+
+
+@contextlib.contextmanager
+def _live_traffic(redis_url: str, domain: str, seconds: int = 90):
+    """Gateway counters for ``domain`` around now (removed afterwards: other tests count this traffic)."""
+    import time
+
+    import redis
+
+    from strangler.rollout_gates import latency_field
+
+    client = redis.Redis.from_url(redis_url)
+    now = int(time.time())
+    span = range(now - seconds, now + 60)
+    pipe = client.pipeline(transaction=False)
+    for second in span:
+        pipe.hset(f"traffic:{second}", mapping={f"{domain}:service:ok": 2, f"{domain}:monolith:ok": 8,
+                                                f"{domain}:monolith:err": 1,
+                                                latency_field(domain, "service", 0.004): 2,
+                                                latency_field(domain, "monolith", 0.009): 8})
+        pipe.expire(f"traffic:{second}", 300)
+    pipe.execute()
+    try:
+        yield
+    finally:
+        client.delete(*(f"traffic:{second}" for second in span))
+
+
+def test_dashboard_answers_how_each_migration_is_doing(login, console_url, redis_url):
+
+    _no_plan("movies")
+    flags.set_flag("movies", {"mode": "gradual", "percent": 10}, "tests", "dashboard screenshot")
+    _seed_history("movies")
+    with _live_traffic(redis_url, "movies"):
+        _watch_dashboard(login, console_url)
+
+
+def _watch_dashboard(login, console_url):
+    from strangler import rollouts
+
+    rollouts.start("movies", "cli-operator", steps="20,50", hold_seconds=3600)
+    page = login("viewer")
+    page.wait_for_selector("[data-testid=plan-movies]:has-text('running')")
+    assert page.get_by_test_id("target-share-movies").inner_text() == "20%"
+    assert page.locator("[data-testid=health-movies] td.num").nth(2).inner_text() != "0.00"  # monolith req/s
+    page.wait_for_function("() => document.getElementById('chart-status').textContent.startsWith('History of movies')")
+    page.get_by_label("24h").check()
+    page.wait_for_function("() => document.getElementById('chart-status').textContent.includes('over 24h')")
+    assert page.locator("#history-markers li").count() >= 1  # the plan start and its first step
+    shot(page, "21-dashboard-health-24h")
+    page.goto(f"{console_url}/strangler")
+    page.wait_for_selector("[data-testid=since-movies]:has-text('observed')")
+    shot(page, "22-strangler-card-running-plan")
+    rollouts.abort("movies", "tests")
     clean(page)
