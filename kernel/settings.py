@@ -217,7 +217,7 @@ class Settings:
     )
     # Shadow compare (docs/shadow.md)
     shadow_compare_max_bytes: int = _setting(
-        "SHADOW_COMPARE_MAX_BYTES", "262144", "shadow: larger bodies are compared as bytes, not parsed as JSON"
+        "SHADOW_COMPARE_MAX_BYTES", "65536", "shadow: larger bodies are compared as bytes, not parsed as JSON"
     )
     shadow_compare_headers: str = _setting(
         "SHADOW_COMPARE_HEADERS", "", "shadow: response headers compared too, comma separated (empty = none)"

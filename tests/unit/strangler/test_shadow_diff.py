@@ -156,3 +156,11 @@ def test_paths_that_differ_between_two_monolith_answers_become_suggested_rules()
     hits.update(noise_hits(compare(Answer(200, b'{"once": 1}'), Answer(200, b'{"once": 2}'))))
     assert hits[("$[*].served_at", VALUE_CHANGED)] == 3 and ("status", STATUS) not in hits
     assert suggest_rules(hits, min_hits=2) == [Rule("$[*].served_at"), Rule("$[*].tags", ORDER_INSENSITIVE)]
+
+
+def test_nan_equals_nan_but_not_a_number_and_true_is_not_one():
+    assert compare_bodies(b'{"a": NaN}', b'{"a": NaN}').differences == ()
+    assert [d.kind for d in compare_bodies(b'{"a": NaN}', b'{"a": 1}').differences] == [VALUE_CHANGED]
+    assert [d.kind for d in compare_bodies(b'{"a": NaN}', b'{"a": 1.5}').differences] == [VALUE_CHANGED]
+    assert [d.kind for d in compare_bodies(b'[true]', b'[1]').differences] == [TYPE_CHANGED]
+    assert compare_bodies(b'[1, 2.5, "x", null]', b'[1.0, 2.5, "x", null]').differences == ()
