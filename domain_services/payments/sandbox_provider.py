@@ -91,7 +91,7 @@ class SandboxProvider:
             amount = _amount(data.get("amount"))
         except (ValueError, KeyError, TypeError, InvalidOperation):
             raise webhooks.WebhookRejected("callback body is not a provider event") from None
-        if event_type not in EVENT_OUTCOMES:
+        if event_type not in EVENT_OUTCOMES or not 0 < len(event_id) <= 100:
             raise webhooks.WebhookRejected(f"unsupported event type {event_type!r}")
         return VerifiedEvent(event_id, event_type, EVENT_OUTCOMES[event_type], checkout_id, reference, payment_id,
                              amount)
