@@ -5,6 +5,9 @@ The users domain is used so the proxy tests' movies traffic never mixes into the
 
 from __future__ import annotations
 
+import threading
+
+import httpx
 import psycopg
 import pytest
 import redis
@@ -153,3 +156,45 @@ def test_each_tick_keeps_the_latest_verdicts_on_the_plan(runner, db_url):
     judgement = rollouts.get_plan(DOMAIN, url=db_url)["judgement"]
     assert judgement["action"] == "hold"
     assert {v["gate"]: v["outcome"] for v in judgement["verdicts"]}["latency"] == "pass"
+
+
+def test_live_a_slower_service_holds_the_plan_and_rolls_it_back_on_latency_with_no_failed_read(
+        proxy_factory, movies_service, db_url, redis_url):
+    """Through a real gateway: the movies service answers 60 ms late; the judge sees it against the monolith."""
+    proxy = proxy_factory()
+    flags.set_flag("movies", {"auto_rollback": False}, "test", url=db_url)  # the judge must act, not the gateway
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
+        conn.execute("DELETE FROM rollout_plans WHERE domain = 'movies'")
+    httpx.post(f"{movies_service.url}/__control/delay?seconds=0.06")
+    client = redis.Redis.from_url(redis_url)
+    rollouts.start("movies", "test", steps="25,50,100", hold_seconds=1, gates={"min_requests": 30}, url=db_url)
+    stop, seen = threading.Event(), {}
+
+    def load() -> None:
+        with httpx.Client(base_url=proxy.url, timeout=10) as http:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                status = http.get("/api/movies?id=1", headers={"X-User-Id": f"judge-{n % 200}"}).status_code
+                seen[status] = seen.get(status, 0) + 1
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_until(lambda: rollouts.tick(client, url=db_url).get("movies") == "rolled_back"
+                   or rollouts.get_plan("movies", url=db_url)["state"] == "rolled_back",
+                   timeout=60, interval=0.25, message="the plan rolled back on latency")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        httpx.post(f"{movies_service.url}/__control/delay?seconds=0")
+        client.close()
+    plan = rollouts.get_plan("movies", url=db_url)
+    assert plan["percent"] == 25, "it never left the first step"
+    assert flags.get_flag("movies", url=db_url)["mode"] == "monolith"
+    latency = next(v for v in plan["judgement"]["verdicts"] if v["gate"] == "latency")
+    assert latency["outcome"] == "fail" and latency["p_value"] < 0.05 and latency["effect"] > 0.9, latency
+    assert "latency" in rollouts.timeline("movies", url=db_url)[-1]["reason"]
+    assert set(seen) == {200}, seen

@@ -2,7 +2,8 @@
 
 * ``GET /health`` → 200.
 * ``/__control/fail?status=500`` makes every other request answer that status (``status=0``
-  resets); ``/__control/state`` tells the current mode.
+  resets); ``/__control/delay?seconds=0.05`` delays every echoed answer (``seconds=0`` resets);
+  ``/__control/state`` tells the current mode.
 * ``GET /__big?size=N`` (or any path with ``?big=N``) streams N bytes (pattern), ``GET /__slow?seconds=S`` answers late.
 * ``GET /__hop`` answers with hop-by-hop headers the proxy must strip.
 * ``GET /__utf8`` answers with a header value that is not ASCII (UTF-8 bytes).
@@ -29,7 +30,7 @@ PATTERN = bytes(range(256)) * 256  # 64 KiB
 
 def build(name: str) -> web.Application:
     """The upstream app named ``name`` (reported in every echo)."""
-    state = {"fail": 0, "resets": 0, "slow": 0}
+    state = {"fail": 0, "resets": 0, "slow": 0, "delay": 0.0}
 
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"status": True, "name": name})
@@ -37,6 +38,8 @@ def build(name: str) -> web.Application:
     async def control(request: web.Request) -> web.Response:
         if request.match_info["action"] == "fail":
             state["fail"] = int(request.query.get("status", "500"))
+        if request.match_info["action"] == "delay":
+            state["delay"] = float(request.query.get("seconds", "0"))
         return web.json_response({"fail": state["fail"], "resets": state["resets"], "slow": state["slow"],
                                   "name": name})
 
@@ -87,6 +90,8 @@ def build(name: str) -> web.Application:
             return web.json_response({"name": name, "slow": True})
         if state["fail"]:
             return web.json_response({"error": "injected failure", "name": name}, status=state["fail"])
+        if state["delay"]:
+            await asyncio.sleep(state["delay"])
         if request.method == "GET" and "big" in request.query:
             return await big(request)
         if request.method == "GET" and "broken" in request.query:
