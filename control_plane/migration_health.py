@@ -22,6 +22,8 @@ from strangler import traffic_history
 from strangler.traffic_history import BACKENDS, Tally
 
 LIVE_S = 60
+#: The window of the observed share of a flag that never changed.
+UNCHANGED_S = 600
 #: Chart names of the gateway's routes: ``monolith`` is whatever lies outside every domain.
 ROUTES: dict[str, str] = {**{d: d for d in FLAGGED}, **{d.name: d.name for d in DOMAINS if not d.flagged},
                           "other": "monolith"}
@@ -91,12 +93,13 @@ def overview(flags: list[dict[str, Any]], plans: dict[str, dict[str, Any] | None
     """One :class:`DomainHealth` per chart route (or just ``only``); flagged domains carry their flag,
     plan and share since the change.
 
-    Reads the last ten minutes of seconds once (one Redis pipeline) for every domain.
+    Reads the last seconds once (one Redis pipeline) for every domain; the share since an older
+    change adds the rollup rows' counts.
     """
     client = client or redis_client()
     now = time.time() if now is None else now
     last = int(now) - 1
-    first = last - traffic_history.REDIS_REACH_S + 1
+    first = last - traffic_history.RECENT_S + 1
     seconds = traffic_history.read_seconds(client, first, last)
     live = traffic_history.tally(seconds[-LIVE_S:])
     by_domain = {f["domain"]: f for f in flags}
@@ -108,27 +111,19 @@ def overview(flags: list[dict[str, Any]], plans: dict[str, dict[str, Any] | None
         since = None
         if flag is not None:
             started = traffic_history.epoch(flag.get("updated_at")) if flag.get("persisted") else None
-            since = _since(route, started, seconds, first, client, now)
+            since = _since(route, started, (first, seconds), client, now)
         out.append(DomainHealth(
             domain=name, target=_target(flag) if flag else None, mode=flag["mode"] if flag else None,
             plan=plans.get(name), backends={b: _backend(live.get((route, b))) for b in BACKENDS}, since=since))
     return out
 
 
-def _since(route: str, started: float | None, seconds: list[dict[bytes, bytes]], first: int,
-           client: redis.Redis, now: float) -> Since:
-    """The share since ``started`` (never changed: the last ten minutes)."""
-    last = first + len(seconds) - 1
-    if started is not None and started < first:
-        per = traffic_history.since(route, started, client=client, now=now)
-    else:
-        start = first if started is None else int(started) + 1
-        per = {b: Tally() for b in BACKENDS}
-        for (name, backend), entry in traffic_history.tally(seconds[max(0, start - first):]).items():
-            if name == route:
-                per[backend].add(entry)
-    begin = started if started is not None else first
-    return Since(started, max(0, last - int(begin)), per["service"].requests, per["monolith"].requests)
+def _since(route: str, started: float | None, recent: tuple[int, list[dict[bytes, bytes]]], client: redis.Redis,
+           now: float) -> Since:
+    """The share since ``started`` (a flag never changed: the last :data:`UNCHANGED_S`)."""
+    begin = started if started is not None else now - 1 - UNCHANGED_S
+    per = traffic_history.since(route, begin, client=client, now=now, recent=recent)
+    return Since(started, max(0, int(now) - 1 - int(begin)), per["service"].requests, per["monolith"].requests)
 
 
 def chart(domain: str, range_key: str, flag: dict[str, Any] | None, *, now: float | None = None) -> dict[str, Any]:
@@ -136,7 +131,7 @@ def chart(domain: str, range_key: str, flag: dict[str, Any] | None, *, now: floa
 
     ``markers`` are the domain's flag and plan changes in the span, each with the bin it falls in.
     """
-    data = traffic_history.history(range_key, now=now)
+    data = traffic_history.history(range_key, route=ROUTES[domain], now=now)
     step, start, times = data["step"], data["start"], data["times"]
     empty = {"requests": [0] * len(times), "errors": [0] * len(times), "p50_ms": [None] * len(times),
              "p99_ms": [None] * len(times)}

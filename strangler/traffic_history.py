@@ -32,6 +32,8 @@ BUCKET_S = 10
 REDIS_REACH_S = 600
 #: Re-rolled every run: a gateway flushes once a second, a slow one may land a bucket late.
 REROLL_S = 60
+#: Read second by second from Redis by :func:`since`; older seconds come from the rollup rows.
+RECENT_S = 70
 #: Chart ranges: span and bin width in seconds.
 RANGES: dict[str, tuple[int, int]] = {"5m": (300, 10), "1h": (3600, 60), "24h": (86400, 300)}
 BACKENDS = ("monolith", "service")
@@ -147,8 +149,10 @@ def _share(flag: Mapping[str, Any] | None) -> int | None:
     return {"monolith": 0, "service": 100}.get(flag["mode"], flag.get("percent", 0))
 
 
-def history(range_key: str, *, url: str | None = None, now: float | None = None) -> dict[str, Any]:
-    """Binned series per route and backend over ``range_key`` (``5m`` | ``1h`` | ``24h``) plus markers.
+def history(range_key: str, *, route: str | None = None, url: str | None = None,
+            now: float | None = None) -> dict[str, Any]:
+    """Binned series per route (every one, or just ``route``) and backend over ``range_key``
+    (``5m`` | ``1h`` | ``24h``) plus markers.
 
     ``{"range", "step", "start", "end", "times": [epoch s], "routes": {route: {backend: {"requests",
     "errors", "p50_ms", "p99_ms"}}}, "markers": [...]}``; each series has one value per bin (p50
@@ -165,7 +169,8 @@ def history(range_key: str, *, url: str | None = None, now: float | None = None)
             "sum(ok)::bigint, sum(err)::bigint, "
             "sum(p50_ms * ok) / nullif(sum(ok) FILTER (WHERE p50_ms IS NOT NULL), 0), max(p99_ms) "
             "FROM traffic_rollup WHERE bucket >= to_timestamp(:start) AND bucket < to_timestamp(:end) "
-            "GROUP BY 1, 2, 3"), {"step": step, "start": start, "end": end}).all()
+            "AND (CAST(:route AS text) IS NULL OR route = :route) "
+            "GROUP BY 1, 2, 3"), {"step": step, "start": start, "end": end, "route": route}).all()
         markers = _markers(conn, start, end)
     index = {t: i for i, t in enumerate(times)}
     routes: dict[str, dict[str, dict[str, list[Any]]]] = {}
@@ -186,35 +191,38 @@ def _empty(n: int) -> dict[str, list[Any]]:
     return {"requests": [0] * n, "errors": [0] * n, "p50_ms": [None] * n, "p99_ms": [None] * n}
 
 
-def since(route: str, started: float, *, client: redis.Redis, url: str | None = None,
-          now: float | None = None) -> dict[str, Tally]:
+def since(route: str, started: float, *, client: redis.Redis, url: str | None = None, now: float | None = None,
+          recent: tuple[int, list[dict[bytes, bytes]]] | None = None) -> dict[str, Tally]:
     """``route``'s traffic per backend since ``started`` (epoch s), complete seconds only.
 
-    The last ten minutes come from Redis second by second; anything older from the rollup rows
-    of buckets that began after ``started`` (a bucket straddling the change is left out, so the
-    previous share never leaks in).
+    The last minute comes from Redis second by second (``recent``: ``(first second, hashes up to
+    now - 1)`` already read by the caller); anything older from the request counts of rollup
+    rows whose bucket began after ``started`` (a bucket straddling the change is left out, so the
+    previous share never leaks in; those rows carry no latency).
     """
     now = time.time() if now is None else now
     last = int(now) - 1
+    if recent is None:
+        first_recent = last - RECENT_S + 1
+        recent = (first_recent, read_seconds(client, first_recent, last))
+    first_recent, hashes = recent
     first = int(started) + 1
-    reach = last - REDIS_REACH_S + 1
     out = {b: Tally() for b in BACKENDS}
-    reach += (-reach) % BUCKET_S  # the rows end where a whole bucket of seconds is still in Redis
-    if first < reach:
+    boundary = first_recent + (-first_recent) % BUCKET_S  # rows before it, Redis seconds from it
+    if first < boundary:
         bucket_from = first + (-first) % BUCKET_S
         with get_engine(url).connect() as conn:
             rows = conn.execute(text(
-                "SELECT backend, ok, err, latency FROM traffic_rollup WHERE route = :route "
-                "AND bucket >= to_timestamp(:a) AND bucket < to_timestamp(:b)"),
-                {"route": route, "a": bucket_from, "b": reach}).all()
-        for backend, ok, err, latency in rows:
+                "SELECT backend, sum(ok)::bigint, sum(err)::bigint FROM traffic_rollup WHERE route = :route "
+                "AND bucket >= to_timestamp(:a) AND bucket < to_timestamp(:b) GROUP BY backend"),
+                {"route": route, "a": bucket_from, "b": boundary}).all()
+        for backend, ok, err in rows:
             if backend in out:
-                out[backend].add(Tally(ok, err, {int(k): v for k, v in (latency or {}).items()}))
-        first = reach
-    if first <= last:
-        for (name, backend), entry in tally(read_seconds(client, first, last)).items():
-            if name == route and backend in out:
-                out[backend].add(entry)
+                out[backend].add(Tally(int(ok), int(err)))
+        first = boundary
+    for (name, backend), entry in tally(hashes[max(0, first - first_recent):]).items():
+        if name == route and backend in out:
+            out[backend].add(entry)
     return out
 
 

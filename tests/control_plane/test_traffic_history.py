@@ -100,3 +100,15 @@ def test_retention_deletes_old_rows(client, db_url):
     with get_engine(db_url).connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM traffic_rollup WHERE bucket < now() - interval '2 hours'")
                             ).scalar() == 0
+
+
+def test_share_since_an_older_change_adds_the_rollup_rows(client):
+    now = time.time() + AHEAD
+    change = int(now) - 200
+    change -= (change + 1) % 10  # the change's next second starts a bucket: every later second counts
+    for second in range(change - 100, int(now)):
+        after = second > change
+        _count(client, second, {"users:service:ok": 5 if after else 1, "users:monolith:ok": 5 if after else 9})
+    traffic_history.rollup(client, retention_hours=48, now=now)
+    since = traffic_history.since("users", change + 0.2, client=client, now=now)
+    assert since["service"].requests == since["monolith"].requests == 5 * (int(now) - 1 - change)
