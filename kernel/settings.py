@@ -112,7 +112,9 @@ class Settings:
     payment_webhook_tolerance_seconds: int = _setting(
         "PAYMENT_WEBHOOK_TOLERANCE_SECONDS", "300", "oldest (or most future) webhook timestamp accepted"
     )
-    payment_provider: str = _setting("PAYMENT_PROVIDER", "sandbox", "payment provider adapter: sandbox or stripe")
+    payment_provider: str = _setting(
+        "PAYMENT_PROVIDER", "sandbox", "payment provider adapter: sandbox, stripe or yookassa"
+    )
     stripe_api_key: str = _setting(
         "STRIPE_API_KEY", "", "Stripe secret key (sk_test_... in test mode); from the environment, never committed"
     )
@@ -122,6 +124,11 @@ class Settings:
     stripe_api_base: str = _setting(
         "STRIPE_API_BASE", "", "Stripe API base URL; empty = Stripe's own (the tests point it at stripe-mock)"
     )
+    yookassa_shop_id: str = _setting("YOOKASSA_SHOP_ID", "", "YooKassa shop id (PAYMENT_PROVIDER=yookassa)")
+    yookassa_secret_key: str = _setting(
+        "YOOKASSA_SECRET_KEY", "", "YooKassa secret key (test_... for a test shop); from the environment only"
+    )
+    yookassa_api_url: str = _setting("YOOKASSA_API_URL", "", "YooKassa API base URL; empty = the SDK's own")
     payment_reconcile_after_seconds: int = _setting(
         "PAYMENT_RECONCILE_AFTER_SECONDS", "300", "a checkout unsettled this long is looked up at the provider"
     )
