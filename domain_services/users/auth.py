@@ -57,7 +57,7 @@ def register(data: Any, throttle: PasswordThrottle, address: str) -> dict[str, A
     services.validate_email(data)
     password = validate_password(data)
     throttle.check_signup(address)
-    with throttle.gate.slot():
+    with throttle.gate.slot(address):
         password_hash = _hasher.hash(password)
     return services.create_user(data, password_hash=password_hash, event="user.registered")
 
@@ -81,7 +81,7 @@ def login(data: Any, signer: TokenSigner, throttle: PasswordThrottle, address: s
     throttle.check_address(address)
     # The attempt is counted only once a slot is held: a flood that fills the gate must not
     # use up the owner's attempts.
-    with throttle.gate.slot():
+    with throttle.gate.slot(address):
         throttle.attempt(username, address)
         user = _check_credentials(username, password)
     if user is None:

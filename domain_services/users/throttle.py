@@ -10,7 +10,8 @@ exist) starves every other request. Four bounds, checked before any hashing:
   by both, so an attacker elsewhere cannot lock the owner out; the username is normalised as
   the login reads it (stripped) and case-folded, so ``Alice `` and ``alice`` share a count;
 * per worker process: :class:`PasswordGate` lets ``concurrency`` checks run and ``queue``
-  more wait; any further one is refused at once (429), so waiting never piles up.
+  more wait, one address holding at most one of those places; any further one is refused
+  at once (429), so waiting never piles up and one address cannot crowd out the rest.
 
 Counters live in Redis (``kernel.rate_limit``), shared by every worker and replica.
 """
@@ -55,29 +56,51 @@ def username_key(username: str) -> str:
 
 
 class PasswordGate:
-    """At most ``concurrency`` password checks at once in this process and ``queue`` waiting; more → 429."""
+    """Password checks in this process: ``concurrency`` at once, ``queue`` more waiting, and at most
+    ``per_address`` of them (running or waiting) for one client address; any other → 429 at once.
 
-    def __init__(self, concurrency: int, queue: int, *, wait_seconds: float = 2.0) -> None:
+    The per-address share keeps one busy address from filling the queue, so a flood from one
+    place never makes a real user wait behind it.
+    """
+
+    def __init__(self, concurrency: int, queue: int, *, per_address: int = 1, wait_seconds: float = 2.0) -> None:
         self._admitted = threading.BoundedSemaphore(max(1, concurrency) + max(0, queue))
         self._running = threading.BoundedSemaphore(max(1, concurrency))
+        self._per_address = max(1, per_address)
+        self._by_address: dict[str, int] = {}
+        self._lock = threading.Lock()
         self._wait = wait_seconds
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold a slot for one check; :class:`TooManyRequests` at once when slots and queue are full."""
-        if not self._admitted.acquire(blocking=False):
-            raise TooManyRequests("too many password checks in progress; try again shortly",
-                                  retry_after=GATE_RETRY_AFTER)
+    def slot(self, address: str = "-") -> Iterator[None]:
+        """Hold a slot for one check; :class:`TooManyRequests` at once when the address's share, or
+        every slot and queue place, is taken (or no slot frees up within the wait)."""
+        key = address_key(address)
+        with self._lock:
+            if self._by_address.get(key, 0) >= self._per_address:
+                raise _busy()
+            self._by_address[key] = self._by_address.get(key, 0) + 1
         try:
-            if not self._running.acquire(timeout=self._wait):
-                raise TooManyRequests("too many password checks in progress; try again shortly",
-                                      retry_after=GATE_RETRY_AFTER)
+            if not self._admitted.acquire(blocking=False):
+                raise _busy()
             try:
-                yield
+                if not self._running.acquire(timeout=self._wait):
+                    raise _busy()
+                try:
+                    yield
+                finally:
+                    self._running.release()
             finally:
-                self._running.release()
+                self._admitted.release()
         finally:
-            self._admitted.release()
+            with self._lock:
+                left = self._by_address.pop(key) - 1
+                if left:
+                    self._by_address[key] = left
+
+
+def _busy() -> TooManyRequests:
+    return TooManyRequests("too many password checks in progress; try again shortly", retry_after=GATE_RETRY_AFTER)
 
 
 class PasswordThrottle:

@@ -16,9 +16,9 @@ def test_only_concurrency_plus_queue_are_admitted_and_the_rest_refused_at_once()
     release = threading.Event()
     refusals = threading.Semaphore(0)
 
-    def check(_: int) -> str:
+    def check(index: int) -> str:
         try:
-            with gate.slot():
+            with gate.slot(f"10.0.0.{index}"):
                 release.wait(30)
                 return "checked"
         except TooManyRequests as exc:
@@ -37,7 +37,18 @@ def test_only_concurrency_plus_queue_are_admitted_and_the_rest_refused_at_once()
 
 def test_a_waiting_check_gives_up_after_the_wait():
     gate = PasswordGate(concurrency=1, queue=1, wait_seconds=0.05)
-    with gate.slot(), pytest.raises(TooManyRequests), gate.slot():
+    with gate.slot("10.0.0.1"), pytest.raises(TooManyRequests), gate.slot("10.0.0.2"):
+        pass
+
+
+def test_one_address_holds_one_place_and_gets_it_back():
+    gate = PasswordGate(concurrency=2, queue=4)
+    with gate.slot("10.0.0.1"):
+        with pytest.raises(TooManyRequests), gate.slot("10.0.0.1"):
+            pass
+        with gate.slot("10.0.0.2"):  # another address still gets in
+            pass
+    with gate.slot("10.0.0.1"):  # released: the address may check again
         pass
 
 
