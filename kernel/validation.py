@@ -65,7 +65,7 @@ def parse_json(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     try:
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeError:
-        raise InvalidInput("request body contains an invalid Unicode escape (a lone surrogate)") from None
+        raise InvalidInput("request body is not valid JSON: it holds a lone surrogate escape") from None
     return data
 
 

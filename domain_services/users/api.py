@@ -13,7 +13,7 @@ from flask.blueprints import BlueprintSetupState
 from domain_services.users import auth, services, sessions
 from domain_services.users.throttle import PasswordThrottle
 from kernel.http import created, json_body
-from kernel.identity import Identity, current_identity
+from kernel.identity import PRIVILEGED, Identity, current_identity, require_role
 from kernel.pagination import parse_id, parse_page
 from kernel.settings import Settings
 from kernel.tokens import load_or_create_keys
@@ -69,7 +69,9 @@ def list_or_get():
 
 @blueprint.post("/api/users")
 def create():
-    """Create a user ``{username, email}`` (legacy sign-up without a password)."""
+    """Create a user ``{username, email}`` without a password: admins and services only (legacy
+    provisioning; anyone else would squat addresses with accounts nobody can log in to)."""
+    require_role(current_identity(), PRIVILEGED, "creating an account without a password")
     return created(services.create_user(json_body()))
 
 

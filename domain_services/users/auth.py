@@ -20,12 +20,15 @@ from domain_services.users.sessions import TokenSigner
 from domain_services.users.throttle import PasswordThrottle
 from kernel import validation as v
 from kernel.db import read_session, unit_of_work
-from kernel.errors import Forbidden, InvalidInput, Unauthorized
+from kernel.errors import Conflict, Forbidden, InvalidInput, Unauthorized
 from kernel.outbox import add_event
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
 BAD_CREDENTIALS = "invalid username or password"
+#: The one answer to a sign-up that collides: which of the two collided is not told, so the
+#: form does not confirm that an address has an account (and the address budget bounds probes).
+NOT_AVAILABLE = "username or email already registered"
 _hasher = PasswordHasher()
 
 
@@ -59,7 +62,10 @@ def register(data: Any, throttle: PasswordThrottle, address: str) -> dict[str, A
     throttle.check_signup(address)
     with throttle.gate.slot(address):
         password_hash = _hasher.hash(password)
-    return services.create_user(data, password_hash=password_hash, event="user.registered")
+    try:
+        return services.create_user(data, password_hash=password_hash, event="user.registered")
+    except Conflict:
+        raise Conflict(NOT_AVAILABLE) from None
 
 
 def login(data: Any, signer: TokenSigner, throttle: PasswordThrottle, address: str) -> dict[str, Any]:

@@ -14,6 +14,9 @@ def login(client, username: str, password: str):
     return client.post("/api/auth/login", json={"username": username, "password": password})
 
 
+ADMIN = {"X-User-Id": "1", "X-User-Role": "admin"}
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -48,10 +51,24 @@ def test_invalid_passwords_are_rejected(users_api, body, fragment):
     assert response.status_code == 400 and fragment in response.json["error"]
 
 
-def test_duplicate_registration_is_409(users_api, user):
-    response = users_api.post("/api/auth/register",
-                              json={"username": user["username"], "email": f"{unique()}@x.io", "password": "12345678"})
-    assert response.status_code == 409
+def test_duplicate_registration_is_409_without_saying_which_field(users_api, user):
+    same_name = users_api.post("/api/auth/register",
+                               json={"username": user["username"], "email": f"{unique()}@x.io", "password": "12345678"})
+    same_mail = users_api.post("/api/auth/register",
+                               json={"username": unique(), "email": user["email"].upper(), "password": "12345678"})
+    assert same_name.status_code == same_mail.status_code == 409
+    assert same_name.json == same_mail.json == {"error": "username or email already registered"}
+
+
+@pytest.mark.parametrize(("headers", "status"), [({}, 401), ({"X-User-Id": "5"}, 403),
+                                                  ({"X-User-Id": "5", "X-User-Role": "editor"}, 403)])
+def test_legacy_passwordless_sign_up_is_for_admins_and_services_only(users_api, headers, status):
+    name = unique("sq")
+    response = users_api.post("/api/users", json={"username": name, "email": f"{name}@x.io"}, headers=headers)
+    assert response.status_code == status and "error" in response.json
+    service = users_api.post("/api/users", json={"username": name, "email": f"{name}@x.io"},
+                             headers={"X-User-Id": "1", "X-User-Role": "service"})
+    assert service.status_code == 201
 
 
 def test_wrong_password_and_unknown_user_answer_the_same(users_api, user):
@@ -63,7 +80,8 @@ def test_wrong_password_and_unknown_user_answer_the_same(users_api, user):
 
 def test_legacy_user_without_password_cannot_log_in(users_api):
     name = unique("l")
-    users_api.post("/api/users", json={"username": name, "email": f"{name}@x.io"})
+    created = users_api.post("/api/users", json={"username": name, "email": f"{name}@x.io"}, headers=ADMIN)
+    assert created.status_code == 201
     assert login(users_api, name, "anything-at-all").status_code == 401
 
 

@@ -100,7 +100,8 @@ def test_genres_have_counts(movies_api, movie):
 
 def test_rating_updates_the_average(movies_api, movie, user, apps):
     second = apps["users"].test_client().post("/api/users", json={"username": unique("r"),
-                                                                  "email": f"{unique()}@example.com"}).json
+                                                                  "email": f"{unique()}@example.com"},
+                                              headers=PAYMENT_SIDE).json
     path = f"/api/movies/{movie['id']}/ratings"
     first = movies_api.post(path, json={"rating": 8, "review": "good"}, headers=as_user(user))
     assert first.status_code == 201 and first.json["movie"]["rating"] == 8.0
@@ -160,7 +161,8 @@ def test_bad_query_parameters_are_400(movies_api, query):
 
 def test_users_list_get_and_create(users_api):
     name = unique("c")
-    created = users_api.post("/api/users", json={"username": name, "email": f"{name}@Example.com"})
+    created = users_api.post("/api/users", json={"username": name, "email": f"{name}@Example.com"},
+                             headers=PAYMENT_SIDE)
     assert created.status_code == 201
     assert created.json == {"id": created.json["id"], "username": name, "email": f"{name}@example.com"}
     assert users_api.get(f"/api/users?id={created.json['id']}", headers=as_user(created.json)).json == created.json
@@ -171,9 +173,11 @@ def test_users_list_get_and_create(users_api):
 
 
 def test_duplicate_username_or_email_is_409(users_api, user):
-    same_name = users_api.post("/api/users", json={"username": user["username"], "email": f"{unique()}@x.io"})
+    same_name = users_api.post("/api/users", json={"username": user["username"], "email": f"{unique()}@x.io"},
+                               headers=PAYMENT_SIDE)
     assert_error(same_name, 409, "username")
-    same_mail = users_api.post("/api/users", json={"username": unique(), "email": user["email"].upper()})
+    same_mail = users_api.post("/api/users", json={"username": unique(), "email": user["email"].upper()},
+                               headers=PAYMENT_SIDE)
     assert_error(same_mail, 409, "email")
 
 
@@ -185,7 +189,7 @@ def test_duplicate_username_or_email_is_409(users_api, user):
     ({"username": "abcd", "email": "nope"}, "e-mail"),
 ])
 def test_invalid_users_are_rejected(users_api, body, fragment):
-    assert_error(users_api.post("/api/users", json=body), 400, fragment)
+    assert_error(users_api.post("/api/users", json=body, headers=PAYMENT_SIDE), 400, fragment)
 
 
 def test_unknown_user_is_404(users_api):

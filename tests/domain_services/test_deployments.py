@@ -52,7 +52,8 @@ def test_writes_answer_in_the_same_shape(apps):
     answers = []
     for app in (apps["monolith"], apps["users"]):
         name = unique("same")
-        response = app.test_client().post("/api/users", json={"username": name, "email": f"{name}@x.io"})
+        response = app.test_client().post("/api/users", json={"username": name, "email": f"{name}@x.io"},
+                                          headers={"X-User-Id": "1", "X-User-Role": "admin"})
         answers.append((response.status_code, sorted(response.json)))
     assert answers[0] == answers[1] == (201, ["email", "id", "username"])
 
@@ -100,7 +101,8 @@ def test_the_real_service_process_serves_the_contract(apps, name, probe):
         live = http.get(probe)
         local = apps["monolith"].test_client().get(probe)
         assert (live.status_code, live.json()) == (local.status_code, local.json)
-        bad = http.post(probe.split("?")[0], content=b"{oops", headers={"Content-Type": "application/json"})
+        bad = http.post(probe.split("?")[0], content=b"{oops", headers={"Content-Type": "application/json",
+                                                                        "X-User-Id": "1", "X-User-Role": "admin"})
         assert bad.status_code == 400 and bad.json() == {"error": "request body is not valid JSON"}
 
 

@@ -115,7 +115,8 @@ def test_logout_writes_the_revocation_row_and_notifies(users_api, db_url, user):
 
 def test_revoke_self_other_and_as_admin(users_api, db_url, user, apps):
     name = unique("v")
-    victim = apps["users"].test_client().post("/api/users", json={"username": name, "email": f"{name}@x.io"}).json
+    victim = apps["users"].test_client().post("/api/users", json={"username": name, "email": f"{name}@x.io"},
+                                              headers=ADMIN).json
     refused = users_api.post("/api/auth/revoke", json={"user_id": victim["id"]}, headers=as_user(user))
     assert refused.status_code == 403 and _row(db_url, victim["id"]) is None
     assert users_api.post("/api/auth/revoke").status_code == 401  # anonymous
