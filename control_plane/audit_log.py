@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from kernel.db import read_session, unit_of_work
 from kernel.models import FlagAudit
@@ -94,7 +94,22 @@ def search(flt: AuditFilter) -> AuditPage:
     return AuditPage(rows=rows[:PAGE_SIZE], page=page, has_next=len(rows) > PAGE_SIZE)
 
 
+# A loose index scan over ``ix_flag_audit_action_at``: one index probe per distinct action.
+# ``SELECT DISTINCT action`` read every row instead (3.8 s at 10M audit rows, on every page).
+_DISTINCT_ACTIONS = text(
+    """
+    WITH RECURSIVE actions(action) AS (
+        (SELECT action FROM flag_audit ORDER BY action LIMIT 1)
+        UNION ALL
+        SELECT (SELECT f.action FROM flag_audit f WHERE f.action > a.action ORDER BY f.action LIMIT 1)
+        FROM actions a WHERE a.action IS NOT NULL
+    )
+    SELECT action FROM actions WHERE action IS NOT NULL
+    """
+)
+
+
 def known_actions() -> list[str]:
     """Distinct actions present, for the filter's drop-down."""
     with read_session() as session:
-        return list(session.scalars(select(FlagAudit.action).distinct().order_by(FlagAudit.action)))
+        return list(session.scalars(_DISTINCT_ACTIONS))

@@ -33,6 +33,11 @@ class OutboxEvent(Base):
         Index("ix_outbox_pending", "available_at", postgresql_where=text("published_at IS NULL")),
         # The relay's per-key order check: is an earlier row of this key still pending?
         Index("ix_outbox_pending_key", "topic", "key", "seq", postgresql_where=text("published_at IS NULL")),
+        # The relay's claim order: the oldest pending rows come off the index instead of a sort
+        # of the whole backlog.
+        Index("ix_outbox_pending_order", "created_at", "seq", postgresql_where=text("published_at IS NULL")),
+        # The backlog figures' "published in the last minute" without reading every relayed row.
+        Index("ix_outbox_published_at", "published_at", postgresql_where=text("published_at IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -89,7 +94,9 @@ class FlagAudit(Base):
     """Every flag change and other audited action: who, when, before, after, why."""
 
     __tablename__ = "flag_audit"
-    __table_args__ = (Index("ix_flag_audit_at", "at"), Index("ix_flag_audit_domain_at", "domain", "at"))
+    # Newest first by domain or action (the audit page), one operator's recent rows (login throttling).
+    __table_args__ = (Index("ix_flag_audit_at", "at"), Index("ix_flag_audit_domain_at", "domain", "at"),
+                      Index("ix_flag_audit_actor_at", "actor", "at"), Index("ix_flag_audit_action_at", "action", "at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -30,7 +30,8 @@ class Movie(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(255), index=True)
     description: Mapped[str | None] = mapped_column(Text)
-    rating: Mapped[Decimal | None] = mapped_column(Numeric(3, 1))
+    # indexed: the console sorts and filters the catalogue by rating
+    rating: Mapped[Decimal | None] = mapped_column(Numeric(3, 1), index=True)
     release_date: Mapped[date | None] = mapped_column(Date)
     duration: Mapped[int | None] = mapped_column(Integer)
     poster_url: Mapped[str | None] = mapped_column(String(500))
