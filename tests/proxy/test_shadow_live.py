@@ -206,3 +206,22 @@ def test_a_a_calibration_learns_the_legacy_sides_own_noise_and_stops_counting_it
         assert (report["compared"], report["mismatches"]) == (len(targets), 0), report
     finally:
         _reset(db_url, redis_url)
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/shadow/movies?minutes=abc", 200), ("/shadow/movies?minutes=99999999999999999999", 200),
+    ("/shadow/movies?minutes=-1", 200), ("/shadow/bad%00domain", 404), ("/shadow/movies/samples/0", 404),
+    ("/shadow/movies/samples/99999999999999999999", 400), ("/shadow", 302),
+])
+def test_console_shadow_pages_answer_hostile_input_below_500(as_role, path, status):  # noqa: F811 - fixture
+    assert as_role("admin").get(path).status_code == status
+
+
+def test_console_refuses_a_rule_that_does_not_parse_and_a_rule_without_a_note(as_role, db_url):  # noqa: F811
+    ops = as_role("ops")
+    for data in ({"path": "$[", "mode": "ignore", "note": "n"}, {"path": "$.a", "mode": "always", "note": "n"},
+                 {"path": "$.a", "mode": "ignore", "note": " "}):
+        page = ops.post("/shadow/movies/rules", data=data, follow_redirects=True)
+        assert page.status_code == 200 and 'class="flash flash-error"' in page.get_data(as_text=True)
+    assert shadow_store.list_rules("movies", url=db_url) == []
+    assert ops.post("/shadow/movies/rules/999999/delete").status_code == 404
