@@ -145,8 +145,12 @@ class DomainModelView(ModelView):
         return self.session.get(self.model, pk)
 
     def _audit(self, op: str, before: Any, after: Any) -> None:
-        audit_log.record(current_user.username, f"catalogue.{self.entity}.{op}",
+        audit_log.record(current_user.username, f"catalogue.{self.entity}.{op}", domain=self._domain(),
                          before=snapshot(before, self.audit_fields), after=snapshot(after, self.audit_fields))
+
+    def _domain(self) -> str | None:
+        """The domain the entity belongs to (the audit page filters and shows it)."""
+        return audit_log.ENTITY_DOMAINS.get(self.entity)
 
     def create_model(self, form: Any) -> Any:
         """Create through the domain service; returns the new row (Flask-Admin redirects with it)."""
@@ -175,8 +179,8 @@ class DomainModelView(ModelView):
             return False
         if not self._call(lambda: self.domain_update(pk, changes), form):
             return False
-        audit_log.record(current_user.username, f"catalogue.{self.entity}.updated", before=before,
-                         after=snapshot(self._fresh(pk), self.audit_fields))
+        audit_log.record(current_user.username, f"catalogue.{self.entity}.updated", domain=self._domain(),
+                         before=before, after=snapshot(self._fresh(pk), self.audit_fields))
         return True
 
     def delete_model(self, model: Any) -> bool:
@@ -184,7 +188,8 @@ class DomainModelView(ModelView):
         pk, before = model.id, snapshot(model, self.audit_fields)
         if not self._call(lambda: self.domain_delete(pk)):
             return False
-        audit_log.record(current_user.username, f"catalogue.{self.entity}.deleted", before=before, after=None)
+        audit_log.record(current_user.username, f"catalogue.{self.entity}.deleted", domain=self._domain(),
+                         before=before, after=None)
         return True
 
 

@@ -11,12 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, or_, select, text
 
 from kernel.db import read_session, unit_of_work
 from kernel.models import FlagAudit
 
 PAGE_SIZE = 50
+#: Sign-ins and sign-outs: most rows of a busy console, hidden unless asked for.
+SESSION_ACTIONS = ("operator.login", "operator.login_failed", "operator.logout")
+#: The page's "kind" filter: what changed things, sign-ins only, or everything.
+KINDS = ("changes", "logins", "all")
+#: The domain of each catalogue entity (``catalogue.<entity>.*`` rows).
+ENTITY_DOMAINS = {"movie": "movies", "user": "users", "payment": "payments", "subscription": "payments"}
 
 
 def record(actor: str, action: str, *, domain: str | None = None, before: dict[str, Any] | None = None,
@@ -51,8 +57,9 @@ class AuditFilter:
     """The audit page's filters; empty values mean "any"."""
 
     domain: str = ""
-    actor: str = ""
+    actor: str = ""  # a part of the operator's name, any case
     action: str = ""
+    kind: str = "changes"  # one of KINDS
     since: datetime | None = None
     until: datetime | None = None
     page: int = 1
@@ -76,9 +83,17 @@ def search(flt: AuditFilter) -> AuditPage:
     """Audit rows matching ``flt``; keyset-free offset paging is fine at the page sizes used."""
     query = select(FlagAudit).order_by(FlagAudit.at.desc(), FlagAudit.id.desc())
     if flt.domain:
-        query = query.where(FlagAudit.domain == flt.domain)
+        # catalogue rows written before they carried a domain are found by their entity
+        entities = [f"catalogue.{e}.%" for e, d in ENTITY_DOMAINS.items() if d == flt.domain]
+        query = query.where(or_(FlagAudit.domain == flt.domain,
+                                *(and_(FlagAudit.domain.is_(None), FlagAudit.action.like(e)) for e in entities)))
     if flt.actor:
-        query = query.where(FlagAudit.actor == flt.actor)
+        pattern = flt.actor.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(FlagAudit.actor.ilike(f"%{pattern}%", escape="\\"))
+    if flt.kind == "changes":
+        query = query.where(FlagAudit.action.not_in(SESSION_ACTIONS))
+    elif flt.kind == "logins":
+        query = query.where(FlagAudit.action.in_(SESSION_ACTIONS))
     if flt.action:
         # "flag" matches flag.changed and flag.auto_rollback; a full name matches exactly.
         query = query.where(FlagAudit.action.like(f"{flt.action}%") if flt.action.endswith(".") or "." not in

@@ -30,13 +30,14 @@ def int_arg(args: Any, name: str, default: int | None, low: int, high: int) -> i
 
 
 def when_arg(args: Any, name: str) -> datetime | None:
-    """``args[name]`` as an aware datetime (``datetime-local`` values are local time); None when empty."""
+    """``args[name]`` as an aware datetime; a value without a zone (``datetime-local``) is UTC, as the
+    console shows every time and says next to each time filter. None when empty."""
     raw = (args.get(name) or "").strip()
     if not raw:
         return None
     try:
         value = datetime.fromisoformat(raw)
-        value = value if value.tzinfo else value.replace(tzinfo=datetime.now().astimezone().tzinfo)
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
         if not EARLIEST <= value <= LATEST:
             raise ValueError
     except (ValueError, OverflowError):

@@ -69,7 +69,8 @@ def test_htmx_post_without_csrf_header_is_rejected(as_role):
 def test_htmx_post_with_csrf_header_is_accepted(as_role):
     ops = as_role("ops")
     page = ops.get("/strangler").get_data(as_text=True)
-    response = ops.client.post("/strangler/users/settings", data={"fallback": "on", "auto_rollback": "on"},
+    response = ops.client.post("/strangler/users/settings", data={"fallback": "on", "auto_rollback": "on",
+                                                                  "reason": "header token"},
                                headers={"HX-Request": "true", "X-CSRFToken": csrf_from(page)})
     assert response.status_code == 200
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -146,3 +147,70 @@ def test_user_role_and_disabled_are_edited_through_the_domain(as_role):
     row = _latest_audit("catalogue.user.updated")
     assert row.before["role"] == "user" and row.after["role"] == "editor"
     assert row.before["disabled"] is False and row.after["disabled"] is True
+
+
+def test_audit_hides_sign_ins_unless_asked_and_matches_part_of_a_name(as_role):
+    admin = as_role("admin")  # signing in wrote an operator.login row
+
+    def rows(path: str) -> str:
+        return admin.get(path).get_data(as_text=True).split("</thead>")[-1]
+
+    assert ">operator.login<" not in rows("/audit")
+    assert ">operator.login<" in rows("/audit?kind=logins")
+    assert admin.get("/audit?kind=bogus").status_code == 400
+    html = rows("/audit?kind=all&actor=ADMI")  # any part, any case
+    assert "test-admin" in html and "test-viewer" not in html
+
+
+def test_catalogue_audit_rows_carry_their_domain_and_link_to_the_record(as_role):
+    from domain_services.movies.services import create_movie
+
+    movie = create_movie({"title": f"Linked {uuid.uuid4().hex[:6]}", "description": "a", "rating": 4})
+    editor = as_role("editor")
+    editor.post(f"/admin/movies/edit/?id={movie['id']}", {"title": movie["title"], "description": "b",
+                                                           "rating": "4", "genres_text": ""})
+    html = editor.get("/audit?domain=movies&action=catalogue.movie.updated").get_data(as_text=True)
+    assert f'href="/admin/movies/details/?id={movie["id"]}"' in html
+    assert '<td data-label="Domain">movies</td>' in html
+
+
+def test_audit_shows_a_send_back_without_fields_turned_null(as_role):
+    from control_plane import audit_log
+
+    audit_log.record("test-ops", "kafka.dead_letter_republished",
+                     before={"topic": "payment-events.dlq", "partition": 0, "offset": 3, "group": "g"},
+                     after={"topic": "payment-events", "partition": 1, "offset": 9})
+    html = as_role("admin").get("/audit?action=kafka.dead_letter_republished").get_data(as_text=True)
+    assert "→ <ins>null</ins>" not in html and "(before only)" in html
+
+
+def test_time_filters_read_utc(as_role, monkeypatch):
+    import time
+
+    from control_plane import audit_log
+
+    monkeypatch.setenv("TZ", "America/New_York")  # a server west of UTC: local reading would shift by hours
+    time.tzset()
+    monkeypatch.undo = _restore_tz(monkeypatch.undo)
+
+    probe = f"tests.utc-{uuid.uuid4().hex[:8]}"
+    audit_log.record("test-ops", probe, after={"n": 1})
+    admin = as_role("admin")
+    now = datetime.now(UTC)
+    since = (now - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
+    until = (now - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M")
+    def rows(path: str) -> str:
+        return admin.get(path).get_data(as_text=True).split("</thead>")[-1]
+
+    assert probe in rows(f"/audit?action={probe}&since={since}")
+    assert "No audit rows match" in rows(f"/audit?action={probe}&until={until}")
+
+
+def _restore_tz(undo):
+    def restore():
+        import time
+
+        undo()
+        time.tzset()
+
+    return restore

@@ -94,3 +94,66 @@ def test_ops_confirms_then_the_message_is_back_on_its_source_topic_and_audited(a
 ])
 def test_bad_send_back_requests_are_refused(as_role, form, status):
     assert as_role("ops").post("/kafka/dead-letters/republish", form).status_code == status
+
+
+def _where(letter: dict) -> dict:
+    return {"topic": DLQ, "partition": letter["partition"], "offset": letter["offset"]}
+
+
+def test_a_sent_back_letter_says_when_by_whom_and_what_happened(as_role, dead_letter):
+    ops = as_role("ops")
+    html = ops.get("/kafka/dead-letters/confirm", query_string=_where(dead_letter)).get_data(as_text=True)
+    assert 'data-testid="poison-warning"' in html  # PoisonMessage: the message itself fails
+    ops.post("/kafka/dead-letters/republish", _where(dead_letter))
+    page = ops.get("/kafka/dead-letters").get_data(as_text=True)
+    row = page[page.index(dead_letter["key"]) - 3000:page.index(dead_letter["key"]) + 3000]
+    assert 'data-testid="replayed"' in row and "by test-ops" in row and f"sent to {SOURCE}" in row
+    assert " UTC</time>" in row  # the console's one date format
+
+
+@pytest.fixture
+def two_dead_letters(dead_letter, kafka_brokers):
+    second = dead_letter.copy()
+    from confluent_kafka import Producer as KafkaProducer
+
+    producer = KafkaProducer({"bootstrap.servers": kafka_brokers, "log_level": 3})
+    report = []
+    producer.produce(DLQ, key=b"bulk-2", value=dead_letter["value"].encode(),
+                     headers=[("dlq-original-topic", SOURCE.encode()), ("dlq-original-partition", b"0"),
+                              ("dlq-original-offset", b"7"), ("dlq-consumer-group", b"payments-reactions"),
+                              ("dlq-error-class", b"OperationalError"), ("dlq-error", b"database went away"),
+                              ("dlq-failed-at", b"2026-11-25T20:00:00.000+00:00")],
+                     on_delivery=lambda err, msg: report.append(msg))
+    producer.flush(10)
+    second.update(key="bulk-2", partition=report[0].partition(), offset=report[0].offset())
+    return dead_letter, second
+
+
+def test_bulk_send_back_confirms_then_sends_each_with_its_own_audit_row(as_role, two_dead_letters, kafka_brokers):
+    ops = as_role("ops")
+    selection = [f"{DLQ}/{d['partition']}/{d['offset']}" for d in two_dead_letters]
+    start = high_watermarks(kafka_brokers, SOURCE)
+    confirm = ops.get("/kafka/dead-letters/confirm-bulk", query_string={"sel": selection}).get_data(as_text=True)
+    assert "Send 2 dead letter(s) back" in confirm and "1 of them will most" in confirm
+    assert high_watermarks(kafka_brokers, SOURCE) == start
+    response = ops.post("/kafka/dead-letters/republish-bulk", {"sel": selection}, follow_redirects=True)
+    assert "sent 2 dead letter(s) back" in response.get_data(as_text=True)
+    keys = {m["_key"] for m in read_range(kafka_brokers, SOURCE, start)}
+    assert {d["key"] for d in two_dead_letters} <= keys
+    with read_session() as session:
+        rows = session.scalars(select(FlagAudit.before).where(FlagAudit.action == "kafka.dead_letter_republished",
+                                                              FlagAudit.reason == "bulk send-back")
+                               .order_by(FlagAudit.id.desc()).limit(2)).all()
+    assert sorted(r["offset"] for r in rows) == sorted(d["offset"] for d in two_dead_letters)
+
+
+@pytest.mark.parametrize("selection", [[], ["movie-events/0/0"], ["payment-events.dlq/x/1"]])
+def test_bad_bulk_selections_are_refused(as_role, selection):
+    assert as_role("ops").post("/kafka/dead-letters/republish-bulk", {"sel": selection}).status_code == 400
+
+
+def test_waiting_dead_letters_are_flagged(as_role, dead_letter):
+    html = as_role("viewer").get("/kafka/dead-letters/summary").get_data(as_text=True)
+    assert 'data-testid="dlq-warning"' in html and DLQ in html
+    assert 'hx-get="/kafka/dead-letters/summary"' in as_role("viewer").get("/kafka").get_data(as_text=True)
+    assert 'hx-get="/kafka/dead-letters/summary"' in as_role("viewer").get("/").get_data(as_text=True)
