@@ -50,17 +50,18 @@ class Gate:
 
     def __init__(self, upstream: str | None, decide: Callable[[int], int | None]) -> None:
         self.upstream, self.decide = upstream, decide
-        self.seen: list[tuple[float, int]] = []
+        self.seen: list[tuple[float, int]] = []  # (arrival time, status answered), once answered
         gate = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
+                arrived = time.monotonic()
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 status = gate.decide(len(gate.seen) + 1)
                 if status is None:
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
                     status = httpx.post(gate.upstream, content=body, headers=headers, timeout=10).status_code
-                gate.seen.append((time.monotonic(), status))
+                gate.seen.append((arrived, status))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -130,10 +131,10 @@ def test_a_callback_answered_429_is_retried_with_growing_delays_until_accepted(s
     payment_id = pending_payment(user_id)
     opened = check_out(provider, user_id, payment_id, gate.url)
 
-    wait_until(lambda: _status(payment_id) == "completed", timeout=20, message="completed after two 429s")
-    assert [status for _, status in gate.seen] == [429, 429, 200]
+    wait_until(lambda: len(gate.seen) == 3, timeout=20, message="third attempt answered")
+    assert [status for _, status in gate.seen] == [429, 429, 200] and _status(payment_id) == "completed"
     (t1, _), (t2, _), (t3, _) = gate.seen
-    assert t2 - t1 > 0.15 and t3 - t2 > t2 - t1  # backed off, and longer the second time
+    assert t2 - t1 >= 0.2 and t3 - t2 >= 0.4  # waited the schedule (0.2 s, then 0.4 s) before each retry
     [callback] = _sandbox_view(sandbox, opened["checkout_id"])["callbacks"]
     assert callback["attempts"] == 3 and callback["delivered"] is True
     assert _audit(payment_id) == [("sandbox-webhook", "completed")]
