@@ -46,7 +46,7 @@ class Selection:
         if self.q:
             return f"matches for “{self.q}” in the newest {self.scan} messages of {where}"
         if self.offset is not None:
-            return f"partition {self.partition or 0} from offset {self.offset}"
+            return f"partition {self.partition} from offset {self.offset}"
         if self.since is not None:
             return f"{where} from {self.since.isoformat(timespec='seconds')}"
         return f"newest {self.limit} of {where}"
@@ -60,8 +60,12 @@ def check_topic(topic: str) -> str:
 
 
 def parse(args: Any) -> Selection:
-    """A :class:`Selection` from query parameters; :class:`BadQuery` for anything malformed."""
-    return Selection(
+    """A :class:`Selection` from query parameters; :class:`BadQuery` for anything malformed.
+
+    An offset means one partition's position, so seeking to one needs a partition: with "all"
+    it would silently read partition 0.
+    """
+    selection = Selection(
         limit=int_arg(args, "limit", 50, 1, kafka_reader.MAX_LIMIT),
         partition=int_arg(args, "partition", None, 0, MAX_PARTITION),
         offset=int_arg(args, "offset", None, 0, MAX_OFFSET),
@@ -69,6 +73,9 @@ def parse(args: Any) -> Selection:
         q=text_arg(args, "q"),
         scan=int_arg(args, "scan", 10_000, 1, MAX_SCAN),
     )
+    if selection.offset is not None and selection.partition is None and not selection.q:
+        raise BadQuery("an offset belongs to one partition: choose a partition to read from an offset")
+    return selection
 
 
 def read(topic: str, sel: Selection, *, masked: bool) -> ReadResult:

@@ -115,3 +115,8 @@ def test_masked_copy_reports_the_stored_size():
     value = json.dumps({"email": "someone@example.com"})
     message = Message("t", 0, 0, 0, None, value, [], json.loads(value))
     assert message.masked().size == message.size == len(value.encode())
+
+
+def test_seek_with_every_partition_is_refused_not_read_from_partition_0(as_role, two_partitions):
+    response = as_role("viewer").get(f"/kafka/{two_partitions}?offset=0")
+    assert response.status_code == 400 and "choose a partition" in response.get_data(as_text=True)

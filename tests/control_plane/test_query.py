@@ -48,4 +48,9 @@ def test_selection_keeps_the_partition_for_every_view():
     assert parse({"partition": "2"}) == Selection(partition=2)
     assert parse({"partition": "1", "since": "2026-01-01T00:00"}).partition == 1
     assert parse({"partition": "1", "q": "x"}).describe().endswith("of partition 1")
-    assert parse({}).is_newest and not parse({"offset": "0"}).is_newest
+    assert parse({}).is_newest and not parse({"partition": "0", "offset": "0"}).is_newest
+
+
+def test_an_offset_needs_a_partition():
+    with pytest.raises(BadQuery, match="choose a partition"):
+        parse({"offset": "5"})  # "all" partitions: reading partition 0 silently would mislead
