@@ -37,8 +37,12 @@ REDIS_DB = 12  # the Celery queue of this bench's worker (the relay bench uses 1
 PARTITIONS = 3
 
 
-def bench_database(url: str, suffix: str) -> str:
-    """Create and migrate ``<db>_<suffix>`` if needed; returns its URL (the stack's data is never used)."""
+def bench_database(url: str, suffix: str, *, fresh: bool = False) -> str:
+    """Create and migrate ``<db>_<suffix>`` if needed; returns its URL (the stack's data is never used).
+
+    ``fresh`` drops it first: a small database is rebuilt in seconds and then matches the
+    migrations exactly, even after a revision was edited in place during development.
+    """
     from alembic import command
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
@@ -49,6 +53,8 @@ def bench_database(url: str, suffix: str) -> str:
     name = f"{base.database.removesuffix('_test')}_{suffix}"
     engine = create_engine(base, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
+        if fresh:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()

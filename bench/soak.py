@@ -337,7 +337,7 @@ def main() -> None:
     from tests.worker.kafka_private import PrivateKafka
 
     base_settings = load_settings()
-    url = bench_database(base_settings.database_url, "bench_soak")
+    url = bench_database(base_settings.database_url, "bench_soak", fresh=True)
     _reset(url)
     redis_url = private_redis_url(base_settings.redis_url, REDIS_DB)
     import redis
