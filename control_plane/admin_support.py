@@ -6,11 +6,12 @@ Kept apart from :mod:`control_plane.admin_views` so the views stay declarations.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import url_for
+from flask import g, url_for
 from markupsafe import Markup
 from wtforms.fields import DateTimeLocalField
 
@@ -34,18 +35,34 @@ def record_url(message: Any) -> str | None:
     return url_for(f"{endpoint}.details_view", id=key) if can(permission) else None
 
 
-def fk_link(kind: str) -> Any:
-    """A Flask-Admin column formatter showing ``<kind>_id`` as a link to that record (text without permission)."""
+def remember_names(kind: str, names: dict[int, str]) -> None:
+    """Keep ``{id: name}`` of ``kind`` records for this request (a list page looks its rows' up in one query)."""
+    g.setdefault("fk_names", {}).setdefault(kind, {}).update(names)
+
+
+def _name(kind: str, record_id: int, lookup: Callable[[list[int]], dict[int, str]] | None) -> str | None:
+    known = g.setdefault("fk_names", {}).setdefault(kind, {})
+    if record_id not in known and lookup is not None:
+        known.update(lookup([record_id]))
+    return known.get(record_id)
+
+
+def fk_link(kind: str, lookup: Callable[[list[int]], dict[int, str]] | None = None) -> Any:
+    """A Flask-Admin column formatter showing ``<kind>_id`` by name (``alice (#109)``) as a link to that
+    record; text without the permission to open it. ``lookup(ids) -> {id: name}`` finds names not
+    remembered for this request (:func:`remember_names`)."""
 
     def render(_view: Any, _context: Any, model: Any, name: str) -> Markup | str:
         record_id = getattr(model, name)
         if record_id is None:
             return ""
+        label = _name(kind, record_id, lookup)
+        text = f"{label} (#{record_id})" if label else f"{kind} {record_id}"
         endpoint, permission = RECORD_VIEWS[kind]
         if not can(permission):
-            return str(record_id)
-        return Markup('<a class="fk-link" href="{}">{} {}</a>').format(
-            url_for(f"{endpoint}.details_view", id=record_id), kind, record_id)
+            return text
+        return Markup('<a class="fk-link" href="{}">{}</a>').format(
+            url_for(f"{endpoint}.details_view", id=record_id), text)
 
     return render
 

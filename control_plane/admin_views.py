@@ -21,11 +21,12 @@ from flask_admin.form import BaseForm
 from flask_admin.menu import MenuLink
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from sqlalchemy.orm import scoped_session
 from wtforms import PasswordField, StringField
 
 from control_plane import audit_log, operators
-from control_plane.admin_support import DateOrDateTimeField, attach_error, fk_link, snapshot
+from control_plane.admin_support import DateOrDateTimeField, attach_error, fk_link, remember_names, snapshot
 from control_plane.roles import can
 from domain_services.movies import services as movies
 from domain_services.movies.models import Movie
@@ -34,6 +35,7 @@ from domain_services.payments import subscriptions
 from domain_services.payments.models import PAYMENT_STATUSES, PLAN_TYPES, Payment, Subscription
 from domain_services.users import services as users
 from domain_services.users.models import User
+from kernel.db import read_session
 from kernel.errors import DomainError, InvalidInput
 from kernel.models import OPERATOR_ROLES, Operator
 from kernel.tokens import ROLES as USER_ROLES
@@ -286,7 +288,25 @@ class UserView(DomainModelView):
         return users.delete_user(pk)
 
 
-class PaymentView(DomainModelView):
+def user_names(ids: list[int]) -> dict[int, str]:
+    """``{user id: username}`` for ``ids`` in one query."""
+    if not ids:
+        return {}
+    with read_session() as session:
+        return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+
+
+class UserNamesMixin:
+    """A list page of rows with a ``user_id``: their users' names are fetched in one query per page."""
+
+    def get_list(self, *args: Any, **kwargs: Any) -> Any:
+        """Flask-Admin's page of rows, plus the names the ``user_id`` column shows."""
+        count, rows = super().get_list(*args, **kwargs)
+        remember_names("user", user_names(sorted({r.user_id for r in rows if r.user_id is not None})))
+        return count, rows
+
+
+class PaymentView(UserNamesMixin, DomainModelView):
     """Payments (admin); editing changes the status along the allowed transitions only."""
 
     permission = "accounts"
@@ -295,7 +315,7 @@ class PaymentView(DomainModelView):
     column_searchable_list = ("transaction_id", "payment_method")
     column_filters = ("user_id", "status", "amount", "timestamp", "plan_type")
     column_sortable_list = ("id", "user_id", "amount", "status", "timestamp")
-    column_formatters = {"user_id": fk_link("user")}
+    column_formatters = {"user_id": fk_link("user", user_names)}
     column_formatters_detail = column_formatters
     # A payment starts pending (the domain's rule): the create form has no status; editing offers
     # only the moves the domain allows from the current status (payments.TRANSITIONS).
@@ -350,7 +370,7 @@ class PaymentView(DomainModelView):
         return payments.delete_payment(pk)
 
 
-class SubscriptionView(DomainModelView):
+class SubscriptionView(UserNamesMixin, DomainModelView):
     """Subscriptions (admin)."""
 
     permission = "accounts"
@@ -358,7 +378,7 @@ class SubscriptionView(DomainModelView):
     column_list = ("id", "user_id", "plan_type", "start_date", "end_date", "auto_renew")
     column_filters = ("user_id", "plan_type", "start_date", "end_date", "auto_renew")
     column_sortable_list = ("id", "user_id", "plan_type", "start_date", "end_date")
-    column_formatters = {"user_id": fk_link("user")}
+    column_formatters = {"user_id": fk_link("user", user_names)}
     column_formatters_detail = column_formatters
     form_columns = ("user_id", "plan_type", "start_date", "end_date", "auto_renew")
     form_choices = {"plan_type": _choices(PLAN_TYPES)}

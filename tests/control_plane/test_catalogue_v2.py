@@ -79,6 +79,7 @@ def test_foreign_keys_link_to_the_user(as_role):
     payments.create_payment({"user_id": user["id"], "amount": 1})
     html = as_role("admin").get(f"/admin/payments/?flt0_0={user['id']}").get_data(as_text=True)
     assert f'href="/admin/users/details/?id={user["id"]}"' in html
+    assert f'{user["username"]} (#{user["id"]})</a>' in html  # by name, not "user 109"
 
 
 def test_subscription_edit_does_not_offer_the_user(as_role):
@@ -214,3 +215,11 @@ def _restore_tz(undo):
         time.tzset()
 
     return restore
+
+
+def test_subscription_details_name_the_user(as_role):
+    user = _user()
+    sub = subscriptions.create_subscription({"user_id": user["id"], "plan_type": "basic",
+                                             "start_date": "2026-01-01", "end_date": "2026-02-01"})
+    html = as_role("admin").get(f"/admin/subscriptions/details/?id={sub['id']}").get_data(as_text=True)
+    assert f'{user["username"]} (#{user["id"]})' in html
