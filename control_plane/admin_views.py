@@ -21,7 +21,7 @@ from flask_admin.form import BaseForm
 from flask_admin.menu import MenuLink
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import scoped_session
 from wtforms import PasswordField, StringField
 
@@ -296,8 +296,29 @@ def user_names(ids: list[int]) -> dict[int, str]:
         return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
 
 
+def find_user(text: str | None) -> int | str | None:
+    """A user id from what the operator typed: an id, a username or an e-mail address.
+
+    Unknown names come back unchanged, so the domain refuses them under the field as it refuses
+    an unknown id.
+    """
+    raw = (text or "").strip()
+    if not raw or (raw.isascii() and raw.isdigit()):
+        return int(raw) if raw else None
+    column = User.email if "@" in raw else User.username
+    with read_session() as session:
+        found = session.scalar(select(User.id).where(func.lower(column) == raw.lower()))
+    if found is None:
+        raise InvalidInput(f"user {raw!r} does not exist (type an id, a username or an e-mail address)")
+    return found
+
+
 class UserNamesMixin:
-    """A list page of rows with a ``user_id``: their users' names are fetched in one query per page."""
+    """A list page of rows with a ``user_id``: their users' names are fetched in one query per page;
+    the create form takes the user by id, username or e-mail."""
+
+    form_overrides = {"user_id": StringField}
+    form_args = {"user_id": {"label": "User", "description": "id, username or e-mail address"}}
 
     def get_list(self, *args: Any, **kwargs: Any) -> Any:
         """Flask-Admin's page of rows, plus the names the ``user_id`` column shows."""
@@ -355,7 +376,7 @@ class PaymentView(UserNamesMixin, DomainModelView):
             return {"status": form.status.data}
         amount = form.amount.data
         return {k: v for k, v in {
-            "user_id": form.user_id.data, "amount": float(amount) if amount is not None else None,
+            "user_id": find_user(form.user_id.data), "amount": float(amount) if amount is not None else None,
             "payment_method": _blank_to_none(form.payment_method.data),
             "plan_type": _blank_to_none(form.plan_type.data),
         }.items() if v is not None or k in ("user_id", "amount")}
@@ -382,7 +403,8 @@ class SubscriptionView(UserNamesMixin, DomainModelView):
     column_formatters_detail = column_formatters
     form_columns = ("user_id", "plan_type", "start_date", "end_date", "auto_renew")
     form_choices = {"plan_type": _choices(PLAN_TYPES)}
-    form_overrides = {"start_date": DateOrDateTimeField, "end_date": DateOrDateTimeField}
+    form_overrides = {**UserNamesMixin.form_overrides, "start_date": DateOrDateTimeField,
+                      "end_date": DateOrDateTimeField}
     # The domain never moves a subscription to another user, so the edit form does not offer it.
     edit_fields = ("plan_type", "start_date", "end_date", "auto_renew")
     audit_fields = ("id", "user_id", "plan_type", "start_date", "end_date", "auto_renew")
@@ -391,7 +413,7 @@ class SubscriptionView(UserNamesMixin, DomainModelView):
         """Form → ``{user_id, plan_type, start_date, end_date, auto_renew}`` (ISO strings)."""
         data: dict[str, Any] = {"plan_type": form.plan_type.data, "auto_renew": bool(form.auto_renew.data)}
         if creating:
-            data["user_id"] = form.user_id.data
+            data["user_id"] = find_user(form.user_id.data)
         for name in ("start_date", "end_date"):
             value = getattr(form, name).data
             if value is not None or creating:

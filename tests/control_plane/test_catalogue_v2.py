@@ -223,3 +223,19 @@ def test_subscription_details_name_the_user(as_role):
                                              "start_date": "2026-01-01", "end_date": "2026-02-01"})
     html = as_role("admin").get(f"/admin/subscriptions/details/?id={sub['id']}").get_data(as_text=True)
     assert f'{user["username"]} (#{user["id"]})' in html
+
+
+def test_the_user_is_found_by_username_or_e_mail(as_role):
+    user = _user()
+    admin = as_role("admin")
+    response = admin.post("/admin/payments/new/", {"user_id": user["username"].upper(), "amount": "4.50",
+                                                   "payment_method": "", "plan_type": ""})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert _latest_audit("catalogue.payment.created").after["user_id"] == user["id"]
+    response = admin.post("/admin/subscriptions/new/", {"user_id": user["email"], "plan_type": "basic",
+                                                        "start_date": "2026-01-01", "end_date": "2026-02-01"})
+    assert response.status_code == 302
+    assert _latest_audit("catalogue.subscription.created").after["user_id"] == user["id"]
+    html = admin.post("/admin/payments/new/", {"user_id": "nobody-at-all", "amount": "1"}).get_data(as_text=True)
+    block = html[html.index('id="user_id"'):][:1500]
+    assert "does not exist" in block
