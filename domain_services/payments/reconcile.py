@@ -14,7 +14,7 @@ row, the payment event and a refund's take-back are the same). The synthetic eve
 later finds the payment settled and changes nothing.
 
 One runner at a time: a run holds a PostgreSQL advisory lock for its transaction; a second
-run that cannot take it returns at once.
+run that cannot take it returns at once. A provider that cannot be reached ends the pass.
 """
 
 from __future__ import annotations
@@ -132,8 +132,10 @@ def run(provider: PaymentProvider, *, older_than: timedelta, limit: int = DEFAUL
             try:
                 outcome = reconcile_one(provider, item)
             except ProviderUnavailable as exc:
-                log.warning("reconciliation: payment %s: %s", item.payment_id, exc)
-                outcome = "unreachable"
+                # the next pass tries again; asking about the rest now would only wait on more timeouts
+                log.warning("reconciliation stopped at payment %s: %s", item.payment_id, exc)
+                done["unreachable"] += 1
+                break
             if outcome in OUTCOMES:
                 log.info("reconciliation: payment %s settled %s from the provider's status", item.payment_id, outcome)
             done[outcome] += 1

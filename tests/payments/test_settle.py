@@ -260,6 +260,17 @@ def test_only_one_reconciliation_runs_at_a_time(provider, db_url, user_id):
     assert _status(payment_id) == "completed"
 
 
+def test_an_unreachable_provider_ends_the_pass_and_changes_nothing(provider, user_id):
+    from domain_services.payments.sandbox_provider import SandboxProvider
+
+    payment_id = pending_payment(user_id)
+    check_out(provider, user_id, payment_id, f"http://127.0.0.1:{free_port()}/")
+    gone = SandboxProvider(f"http://127.0.0.1:{free_port()}", SECRET, timeout=1)
+    done = reconcile.run(gone, older_than=timedelta(0))
+    assert done["unreachable"] == 1 and not set(done) & {"completed", "failed", "refunded"}
+    assert _status(payment_id) == "pending"
+
+
 def test_the_beat_schedule_runs_reconciliation_every_minute():
     from worker.app import RECONCILE_TASK, app, configure
     from worker.tasks import reconcile_payments
