@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     bind_database(settings.database_url)  # audit, operators and flags open sessions on it
     session = scoped_session(get_session_factory(settings.database_url))
-    admin_views.init_admin(app, session, csp_nonce=security.csp_nonce)
+    admin_views.init_admin(app, session, csp_nonce=security.csp_nonce, csv_export=settings.console_csv_export)
     app.teardown_appcontext(lambda _exc: session.remove())
     app.jinja_env.globals["can"] = can
     app.jinja_env.globals["record_url"] = admin_support.record_url

@@ -27,6 +27,7 @@ from wtforms import PasswordField, StringField
 
 from control_plane import audit_log, operators
 from control_plane.admin_support import DateOrDateTimeField, attach_error, fk_link, remember_names, snapshot
+from control_plane.masking import PERSONAL_KEY_RE, mask_fields
 from control_plane.roles import can
 from domain_services.movies import services as movies
 from domain_services.movies.models import Movie
@@ -43,6 +44,10 @@ from kernel.tokens import ROLES as USER_ROLES
 
 class CsrfAdminForm(BaseForm, FlaskForm):
     """Flask-Admin's form base with Flask-WTF's CSRF token, so the global CSRFProtect accepts its posts."""
+
+
+#: First characters that make a spreadsheet read a CSV cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -76,8 +81,17 @@ class DomainModelView(ModelView):
     form_base_class = CsrfAdminForm
     page_size = 50
     can_set_page_size = False
-    simple_list_pager = True  # no COUNT(*) over 100,000 rows on every page
+    # Counts and page numbers: COUNT(*) over 100,000 movies stays well inside the list's budget
+    # (bench/console.py movies).
+    simple_list_pager = False
+    count_searches = True  # False: a text search shows no total (counting it would scan every row)
     can_view_details = True
+    # CSV of the current list (filters, search and sort kept), streamed; CONSOLE_CSV_EXPORT turns
+    # it off. Personal data is masked for roles that may not see it; cells that a spreadsheet
+    # would run as a formula are defused.
+    can_export = True
+    export_types = ("csv",)
+    export_max_rows = 10_000
     column_default_sort = ("id", True)
     action_disallowed_list = ["delete"]  # bulk delete would bypass the domain services
     edit_fields: tuple[str, ...] | None = None  # None = the create form's fields
@@ -94,6 +108,30 @@ class DomainModelView(ModelView):
     def is_accessible(self) -> bool:
         """Only roles holding ``permission``."""
         return can(self.permission)
+
+    def get_count_query(self) -> Any:
+        """The list's COUNT, or None (Flask-Admin then pages by "next") for a search not worth counting."""
+        if not self.count_searches and request.args.get("search"):
+            return None
+        return super().get_count_query()
+
+    @expose("/export/<export_type>/")
+    def export(self, export_type: str) -> Any:
+        """The CSV export (404 when switched off), audited with the list's query."""
+        if not self.can_export or export_type not in self.export_types:
+            abort(404)
+        audit_log.record(current_user.username, f"catalogue.{self.entity}.exported", domain=self._domain(),
+                         after={"query": request.query_string.decode("utf-8", "replace")[:500]})
+        return super().export(export_type)
+
+    def get_export_value(self, model: Any, name: str) -> Any:
+        """A cell of the CSV: personal data masked without ``kafka.unmasked``, formulas defused."""
+        value = super().get_export_value(model, name)
+        if value is not None and PERSONAL_KEY_RE.search(name) and not can("kafka.unmasked"):
+            value = mask_fields({name: str(value)})[name]
+        if isinstance(value, str) and value[:1] in FORMULA_STARTS:
+            value = "'" + value
+        return value
 
     def inaccessible_callback(self, name: str, **kwargs: Any):
         """Anonymous → login page; logged in without the permission → 403."""
@@ -199,6 +237,7 @@ class MovieView(DomainModelView):
     """Movies with their genres (editor and admin)."""
 
     entity = "movie"
+    count_searches = False  # a title search over 100,000 titles would scan them all to count
     column_list = ("id", "title", "rating", "genres", "release_date", "updated_at")
     column_searchable_list = ("title",)
     column_filters = ("rating", "release_date", "genres.genre")
@@ -509,19 +548,23 @@ class ConsoleIndexView(AdminIndexView):
         return self.render("admin_index.html")
 
 
-def init_admin(app: Any, session: scoped_session, *, csp_nonce: Callable[[], str]) -> Admin:
-    """Register the admin views on ``app`` over ``session``; their scripts carry ``csp_nonce()``."""
+def init_admin(app: Any, session: scoped_session, *, csp_nonce: Callable[[], str], csv_export: bool = True) -> Admin:
+    """Register the admin views on ``app`` over ``session``; their scripts carry ``csp_nonce()``;
+    ``csv_export`` offers the lists' CSV export."""
     admin = Admin(app, name="CinemaAbyss catalogue", index_view=ConsoleIndexView(url="/admin"),
                   csp_nonce_generator=csp_nonce)
     # Flask-Admin 2.2 deprecates a bare session in favour of a Flask-SQLAlchemy ``db`` (3.0 API);
     # our engine and sessions belong to the shared kernel, so we keep the session until 3.0.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Passing a session object directly", category=DeprecationWarning)
-        admin.add_view(MovieView(Movie, session, name="Movies", endpoint="movies", category="Catalogue"))
-        admin.add_view(UserView(User, session, name="Users", endpoint="users", category="Accounts"))
-        admin.add_view(PaymentView(Payment, session, name="Payments", endpoint="payments", category="Accounts"))
-        admin.add_view(SubscriptionView(Subscription, session, name="Subscriptions", endpoint="subscriptions",
-                                        category="Accounts"))
-        admin.add_view(OperatorView(Operator, session, name="Operators", endpoint="operators", category="Console"))
+        views = [MovieView(Movie, session, name="Movies", endpoint="movies", category="Catalogue"),
+                 UserView(User, session, name="Users", endpoint="users", category="Accounts"),
+                 PaymentView(Payment, session, name="Payments", endpoint="payments", category="Accounts"),
+                 SubscriptionView(Subscription, session, name="Subscriptions", endpoint="subscriptions",
+                                  category="Accounts"),
+                 OperatorView(Operator, session, name="Operators", endpoint="operators", category="Console")]
+    for view in views:
+        view.can_export = csv_export and not isinstance(view, OperatorView)  # console accounts stay inside
+        admin.add_view(view)
     admin.add_link(MenuLink(name="← Console", url="/"))
     return admin

@@ -147,6 +147,9 @@ class Settings:
     traffic_history_hours: int = _setting(
         "TRAFFIC_HISTORY_HOURS", "48", "hours of 10-second traffic rollups kept for the console's charts"
     )
+    console_csv_export: bool = _setting(
+        "CONSOLE_CSV_EXPORT", "true", "catalogue lists offer a CSV export (personal data masked by role); false = off"
+    )
     # Password work (users service): bounded so a login flood cannot starve the service
     password_check_concurrency: int = _setting(
         "PASSWORD_CHECK_CONCURRENCY", "2", "users service: password hashes/verifications at once per worker process"

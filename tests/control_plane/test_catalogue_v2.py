@@ -239,3 +239,50 @@ def test_the_user_is_found_by_username_or_e_mail(as_role):
     html = admin.post("/admin/payments/new/", {"user_id": "nobody-at-all", "amount": "1"}).get_data(as_text=True)
     block = html[html.index('id="user_id"'):][:1500]
     assert "does not exist" in block
+
+
+def test_lists_show_a_count_and_page_numbers(as_role):
+    from domain_services.movies.services import create_movie
+
+    html = as_role("editor").get("/admin/movies/").get_data(as_text=True)
+    count = int(re.search(r"List \((\d+)\)", html).group(1))
+    for i in range(max(0, 51 - count)):
+        create_movie({"title": f"Paged {i} {uuid.uuid4().hex[:6]}", "description": "", "rating": 1})
+    html = as_role("editor").get("/admin/movies/").get_data(as_text=True)
+    assert 'class="pagination' in html and ">2</a>" in html  # page numbers, not just "next"
+
+
+def test_csv_export_keeps_the_filters_defuses_formulas_and_is_audited(as_role):
+    from domain_services.movies.services import create_movie
+
+    tag = uuid.uuid4().hex[:6]
+    create_movie({"title": f"=HYPERLINK(x) {tag}", "description": "d", "rating": 5})
+    response = as_role("editor").get(f"/admin/movies/export/csv/?search={tag}")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    body = response.get_data(as_text=True)
+    assert body.count("\n") == 2 and f"'=HYPERLINK(x) {tag}" in body
+    row = _latest_audit("catalogue.movie.exported")
+    assert row.actor == "test-editor" and tag in row.after["query"]
+
+
+def test_csv_export_masks_personal_data_without_the_permission(as_role, monkeypatch):
+    from control_plane import roles
+
+    user = _user()
+    admin = as_role("admin")
+    assert user["email"] in admin.get(f"/admin/users/export/csv/?search={user['username']}").get_data(as_text=True)
+    monkeypatch.setitem(roles.PERMISSIONS, "kafka.unmasked", frozenset())
+    masked = admin.get(f"/admin/users/export/csv/?search={user['username']}").get_data(as_text=True)
+    assert user["username"] in masked and user["email"] not in masked and "***@example.com" in masked
+
+
+def test_csv_export_has_an_off_switch(db_url, operators):
+    from control_plane import create_app
+    from kernel.settings import load_settings
+    from tests.control_plane.conftest import Console
+
+    app = create_app(load_settings(secret_key="test-secret-key", console_csv_export=False))
+    client = Console(app)
+    assert client.login(operators["editor"]).status_code == 302
+    assert client.get("/admin/movies/export/csv/").status_code == 404
+    assert "export/csv" not in client.get("/admin/movies/").get_data(as_text=True)
