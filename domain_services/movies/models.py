@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -22,16 +23,24 @@ from kernel.db import Base
 
 
 class Movie(Base):
-    """A title in the catalogue."""
+    """A title in the catalogue. ``rating`` is editorial (set by editors, never by users' votes)."""
 
     __tablename__ = "movies"
-    __table_args__ = (CheckConstraint("rating >= 0 AND rating <= 10", name="ck_movies_rating"),)
+    __table_args__ = (
+        CheckConstraint("rating >= 0 AND rating <= 10", name="ck_movies_rating"),
+        CheckConstraint("user_rating >= 1 AND user_rating <= 10", name="ck_movies_user_rating"),
+        CheckConstraint("votes >= 0", name="ck_movies_votes"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(255), index=True)
     description: Mapped[str | None] = mapped_column(Text)
     # indexed: the console sorts and filters the catalogue by rating
     rating: Mapped[Decimal | None] = mapped_column(Numeric(3, 1), index=True)
+    # What users think, kept apart from the editorial ``rating``: their average (null without
+    # votes) and how many rated; maintained by ``services.rate_movie``.
+    user_rating: Mapped[Decimal | None] = mapped_column(Numeric(3, 1))
+    votes: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     release_date: Mapped[date | None] = mapped_column(Date)
     duration: Mapped[int | None] = mapped_column(Integer)
     poster_url: Mapped[str | None] = mapped_column(String(500))

@@ -11,13 +11,17 @@ FRAGMENT = {
         "schemas": {
             "Movie": {
                 "type": "object",
-                "required": ["id", "title", "description", "genres", "rating"],
+                "required": ["id", "title", "description", "genres", "rating", "user_rating", "votes"],
                 "properties": {
                     "id": {"type": "integer"},
                     "title": {"type": "string"},
                     "description": {"type": "string"},
                     "genres": {"type": "array", "items": {"type": "string"}},
-                    "rating": {"type": "number", "minimum": 0, "maximum": 10},
+                    "rating": {"type": "number", "minimum": 0, "maximum": 10,
+                               "description": "the editorial rating (users' ratings never change it)"},
+                    "user_rating": {"type": "number", "minimum": 1, "maximum": 10, "nullable": True,
+                                    "description": "average of the users' ratings, one decimal; null without votes"},
+                    "votes": {"type": "integer", "minimum": 0, "description": "how many users rated"},
                 },
             },
             "NewMovie": {

@@ -29,13 +29,19 @@ _INSERTED = literal_column("(xmax = 0)")
 
 
 def to_dict(movie: Movie) -> dict[str, Any]:
-    """The contract representation ``{id, title, description, genres, rating}``."""
+    """The contract representation ``{id, title, description, genres, rating, user_rating, votes}``.
+
+    ``rating`` is the editorial rating; ``user_rating`` the users' average (``null`` without
+    votes) and ``votes`` how many users rated.
+    """
     return {
         "id": movie.id,
         "title": movie.title,
         "description": movie.description or "",
         "genres": [g.genre for g in movie.genres],
         "rating": float(movie.rating) if movie.rating is not None else 0.0,
+        "user_rating": float(movie.user_rating) if movie.user_rating is not None else None,
+        "votes": movie.votes or 0,
     }
 
 
@@ -172,7 +178,8 @@ def rate_movie(movie_id: int, data: Any, *, user_id: int | None = None) -> tuple
 
     ``user_id`` is the caller's (the gateway's verified token); ``None`` means a privileged
     caller (admin/service, console) names the user in the body's ``user_id``. The movie's
-    rating becomes the average of its user ratings, rounded to one decimal. Emits
+    ``user_rating`` becomes the average of its user ratings, rounded to one decimal, and
+    ``votes`` their number; the editorial ``rating`` is never touched. Emits
     ``movie.rated``. Returns ``(result, created)``; ``created`` is False when an earlier
     rating of the same user was replaced.
     """
@@ -188,7 +195,7 @@ def rate_movie(movie_id: int, data: Any, *, user_id: int | None = None) -> tuple
             if movie is None:
                 raise NotFound(f"movie {movie_id} not found")
             created = _upsert_rating(uow.session, movie_id, user_id, rating, review)
-            movie.rating = _average_rating(uow.session, movie_id)
+            movie.user_rating, movie.votes = _users_view(uow.session, movie_id)
             uow.session.flush()
             result = {
                 "movie_id": movie_id,
@@ -203,6 +210,8 @@ def rate_movie(movie_id: int, data: Any, *, user_id: int | None = None) -> tuple
                 "user_id": user_id,
                 "rating": rating,
                 "movie_rating": result["movie"]["rating"],
+                "user_rating": result["movie"]["user_rating"],
+                "votes": result["movie"]["votes"],
             }
             add_event(uow, "movie.rated", movie_id, payload, SOURCE)
     except IntegrityError as exc:
@@ -220,7 +229,9 @@ def _upsert_rating(session: Session, movie_id: int, user_id: int, rating: int, r
     return bool(session.execute(statement).scalar_one())
 
 
-def _average_rating(session: Session, movie_id: int) -> Decimal:
-    """Average of the movie's user ratings, rounded half-up to one decimal."""
-    average = session.scalar(select(func.avg(UserRating.rating)).where(UserRating.movie_id == movie_id))
-    return Decimal(average).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+def _users_view(session: Session, movie_id: int) -> tuple[Decimal, int]:
+    """Average of the movie's user ratings (rounded half-up to one decimal) and their count."""
+    average, votes = session.execute(
+        select(func.avg(UserRating.rating), func.count()).where(UserRating.movie_id == movie_id)
+    ).one()
+    return Decimal(average).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP), votes

@@ -72,7 +72,7 @@ def test_monolith_document_is_the_union_of_the_services(apps):
 def test_movies_list_is_a_plain_array_of_contract_objects(movies_api):
     movies = movies_api.get("/api/movies").json
     assert isinstance(movies, list) and movies
-    assert set(movies[0]) == {"id", "title", "description", "genres", "rating"}
+    assert set(movies[0]) == {"id", "title", "description", "genres", "rating", "user_rating", "votes"}
 
 
 def test_create_and_get_movie(movies_api):
@@ -98,21 +98,24 @@ def test_genres_have_counts(movies_api, movie):
     assert all(set(g) == {"genre", "count"} for g in genres)
 
 
-def test_rating_updates_the_average(movies_api, movie, user, apps):
+def test_rating_updates_the_users_average_and_never_the_editorial_rating(movies_api, movie, user, apps):
     second = apps["users"].test_client().post("/api/users", json={"username": unique("r"),
                                                                   "email": f"{unique()}@example.com"},
                                               headers=PAYMENT_SIDE).json
     path = f"/api/movies/{movie['id']}/ratings"
+    assert movies_api.get(f"/api/movies?id={movie['id']}").json["user_rating"] is None  # no votes yet
     first = movies_api.post(path, json={"rating": 8, "review": "good"}, headers=as_user(user))
-    assert first.status_code == 201 and first.json["movie"]["rating"] == 8.0
+    assert first.status_code == 201 and first.json["movie"]["user_rating"] == 8.0
+    assert first.json["movie"]["rating"] == movie["rating"] == 5.0  # one user's vote is not the editors' rating
     # a rating is always the caller's: a user_id in the body does not make it someone else's
     via_header = movies_api.post(path, json={"rating": 5, "user_id": user["id"]}, headers=as_user(second))
     assert via_header.status_code == 201 and via_header.json["user_id"] == second["id"]
-    assert via_header.json["movie"]["rating"] == 6.5
+    assert via_header.json["movie"]["user_rating"] == 6.5 and via_header.json["movie"]["votes"] == 2
     assert_error(movies_api.post(path, json={"user_id": user["id"], "rating": 1}), 401)  # anonymous
     again = movies_api.post(path, json={"user_id": user["id"], "rating": 10}, headers=PAYMENT_SIDE)  # replaces
-    assert again.status_code == 200 and again.json["movie"]["rating"] == 7.5
-    assert movies_api.get(f"/api/movies?id={movie['id']}").json["rating"] == 7.5
+    assert again.status_code == 200 and again.json["movie"]["user_rating"] == 7.5
+    shown = movies_api.get(f"/api/movies?id={movie['id']}").json
+    assert (shown["rating"], shown["user_rating"], shown["votes"]) == (5.0, 7.5, 2)
 
 
 @pytest.mark.parametrize(("body", "status", "fragment"), [

@@ -29,18 +29,22 @@ def _headers(caller: str, owner: dict, other: dict) -> dict[str, str]:
     }[caller]
 
 
+#: Password-less accounts are provisioned by admins and services only.
+PROVISIONING = {"X-User-Id": "1", "X-User-Role": "service"}
+
+
 @pytest.fixture
 def owner(apps) -> dict:
     name = unique("own")
     return apps["users"].test_client().post(
-        "/api/users", json={"username": name, "email": f"{name}@example.com"}).json
+        "/api/users", json={"username": name, "email": f"{name}@example.com"}, headers=PROVISIONING).json
 
 
 @pytest.fixture
 def other(apps) -> dict:
     name = unique("oth")
     return apps["users"].test_client().post(
-        "/api/users", json={"username": name, "email": f"{name}@example.com"}).json
+        "/api/users", json={"username": name, "email": f"{name}@example.com"}, headers=PROVISIONING).json
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from domain_services.users.throttle import KEY_PREFIX, MAX_FAILURES
 from kernel import revocations
 from kernel.db import read_session, unit_of_work
 from kernel.tokens import REFRESH, decode_claims, verify_claims
-from tests.domain_services.conftest import unique
+from tests.domain_services.conftest import TEST_CLIENT_ADDRESS, unique
 
 ADMIN = {"X-User-Id": "1", "X-User-Role": "admin"}
 
@@ -158,7 +158,7 @@ def test_login_ignores_a_stale_authorization_header(users_api, user):
 
 
 def test_thirty_concurrent_wrong_logins_get_at_most_the_allowed_tries(apps, user, redis_url):
-    redis.Redis.from_url(redis_url).delete(KEY_PREFIX + "127.0.0.1|" + user["username"].casefold())
+    redis.Redis.from_url(redis_url).delete(KEY_PREFIX + f"{TEST_CLIENT_ADDRESS}|" + user["username"].casefold())
     app = apps["users"]
     start = threading.Barrier(30)
 
