@@ -44,6 +44,7 @@ from bench.lab.harness import (  # noqa: E402
     bench_database,
     build_go,
     free_port,
+    operator_headers,
     paced,
     start_gateway,
     start_goproxy,
@@ -74,7 +75,7 @@ def propagation(db_url: str, upstream: str, workdir: Path, env: dict[str, str]) 
     procs = [start_gateway(p, upstream, db_url, workdir / f"prop-{p}.log", workers=1, env=env) for p in ports]
     delays = []
     try:
-        clients = [httpx.Client(base_url=f"http://127.0.0.1:{p}", headers={"Accept": "application/json"})
+        clients = [httpx.Client(base_url=f"http://127.0.0.1:{p}", headers=operator_headers(env["JWT_PUBLIC_KEY_PATH"]))
                    for p in ports]
         for change in range(1, 51):
             flags.set_flag("movies", {"percent": change}, "bench", url=db_url)

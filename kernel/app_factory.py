@@ -13,6 +13,7 @@ from flask import Blueprint, Flask, jsonify
 
 from kernel import db, relay_nudge
 from kernel.http import register_error_handlers
+from kernel.identity import CHECK_CONFIG, IdentityCheck
 from kernel.settings import Settings
 
 
@@ -42,6 +43,7 @@ def create_app(
     app = Flask(name)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["SETTINGS"] = settings
+    app.config[CHECK_CONFIG] = IdentityCheck.from_settings(settings)  # identity headers must be the gateway's
     app.json.sort_keys = False  # keep the contract's field order
     app.json.ensure_ascii = False
     register_error_handlers(app)

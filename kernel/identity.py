@@ -10,20 +10,32 @@ A header a gateway would never send (a non-numeric id, an unknown role) is a bad
 not an anonymous one, so a misconfigured caller hears about it (400) instead of silently
 losing its rights. An id without a role header is a plain ``user``: gateways of the
 previous release sent only the id.
+
+An identity must carry the gateway's signature (:mod:`kernel.signed_identity`): without one,
+or with a wrong or stale one, the request is refused with 401 — a direct call to a service
+port cannot claim to be an admin. ``IDENTITY_UNSIGNED_ALLOWED`` (development only) accepts
+unsigned identity. The console, CLI and consumers call domain functions in-process with
+their own identity (:data:`SYSTEM`) and never pass through here.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flask import request
+from flask import current_app, request
 
+from kernel import signed_identity
 from kernel.errors import Forbidden, InvalidInput, Unauthorized
+from kernel.settings import Settings
 from kernel.tokens import ROLES
 
 USER_ID_HEADER = "X-User-Id"
 ROLE_HEADER = "X-User-Role"
+REQUEST_ID_HEADER = "X-Request-Id"
+#: ``app.config`` key of the app's :class:`IdentityCheck` (set by the app factory).
+CHECK_CONFIG = "IDENTITY_CHECK"
 ANONYMOUS = "anonymous"
 #: Roles that may read and change any user's data (the payment side and operators).
 PRIVILEGED = frozenset({"admin", "service"})
@@ -84,8 +96,23 @@ def require_role(identity: Identity, roles: frozenset[str], action: str) -> None
     raise Forbidden(f"{action} needs one of the roles: {', '.join(sorted(roles))}")
 
 
-def identity_from_headers(headers: Mapping[str, str]) -> Identity:
-    """The identity carried by ``headers``; :class:`InvalidInput` for a malformed one."""
+@dataclass(frozen=True)
+class IdentityCheck:
+    """How a service checks the gateway's signature on the identity headers."""
+
+    secret: bytes
+    allow_unsigned: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IdentityCheck:
+        """The check configured in settings (the secret generated on first use when unset)."""
+        return cls(signed_identity.load_secret(settings), settings.identity_unsigned_allowed)
+
+
+def identity_from_headers(headers: Mapping[str, str], check: IdentityCheck | None = None,
+                          now: float | None = None) -> Identity:
+    """The identity carried by ``headers``; :class:`InvalidInput` for a malformed one and, with a
+    ``check`` that requires it, :class:`Unauthorized` when the gateway's signature is missing or wrong."""
     raw_id = (headers.get(USER_ID_HEADER) or "").strip()
     if not raw_id:
         return ANONYMOUS_IDENTITY
@@ -94,9 +121,14 @@ def identity_from_headers(headers: Mapping[str, str]) -> Identity:
     role = (headers.get(ROLE_HEADER) or "user").strip()
     if role not in ROLES:
         raise InvalidInput(f"header {ROLE_HEADER} must be one of {', '.join(ROLES)}")
+    if check is not None and not check.allow_unsigned:
+        problem = signed_identity.verify(check.secret, headers.get(signed_identity.SIGNATURE_HEADER), raw_id, role,
+                                         headers.get(REQUEST_ID_HEADER) or "", time.time() if now is None else now)
+        if problem is not None:
+            raise Unauthorized(problem)
     return Identity(int(raw_id), role)
 
 
 def current_identity() -> Identity:
-    """The identity of the Flask request being served."""
-    return identity_from_headers(request.headers)
+    """The identity of the Flask request being served (checked as the app was configured)."""
+    return identity_from_headers(request.headers, current_app.config.get(CHECK_CONFIG))

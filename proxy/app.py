@@ -47,7 +47,8 @@ class AsgiResponder:
 
     @staticmethod
     def _raw(headers: Headers) -> list[tuple[bytes, bytes]]:
-        return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        # an empty Server header: the ASGI server adds its own banner only when none is given
+        return [*((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers), (b"server", b"")]
 
     async def full(self, status: int, headers: Headers, body: bytes) -> None:
         """Send a complete response."""

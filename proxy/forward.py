@@ -33,7 +33,7 @@ HOP_BY_HOP = frozenset({
 })
 #: Request headers the proxy sets itself.
 REPLACED_REQUEST = frozenset({"host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
-                              "x-request-id", "x-user-id", "x-user-role"})
+                              "x-request-id", "x-user-id", "x-user-role", "x-identity-signature"})
 SMALL_BODY = 256 * 1024
 
 
@@ -153,25 +153,27 @@ def _without_listed(headers: Headers, connection: str | None) -> Headers:
 
 
 def upstream_headers(request: Inbound, request_id: str, user_id: str | None,
-                     role: str | None = None) -> list[tuple[str, str]]:
+                     role: str | None = None, signature: str | None = None) -> list[tuple[str, str]]:
     """Client headers minus hop-by-hop ones (also those ``Connection`` names) and the identity
     headers a client may not set, plus ``X-Forwarded-*``, ``X-Request-Id`` and the verified
-    ``X-User-Id``/``X-User-Role`` (none for an anonymous caller)."""
+    ``X-User-Id``/``X-User-Role`` with their ``X-Identity-Signature`` (none for an anonymous
+    caller; :mod:`kernel.signed_identity`).
+
+    ``X-Forwarded-For`` is the one client address the gateway resolved
+    (:mod:`proxy.clientaddr`), never a chain a client could have started.
+    """
     out: list[tuple[str, str]] = []
-    forwarded_for = host = connection = None
+    host = connection = None
     for name, value in request.headers:  # one pass: this runs on every request
         if name in _DROP_REQUEST or name.startswith("proxy-"):
-            if name == "x-forwarded-for":
-                forwarded_for = value
-            elif name == "host":
+            if name == "host":
                 host = value
             elif name == "connection":
                 connection = value if connection is None else f"{connection},{value}"
             continue
         out.append((name, value))
     out = _without_listed(out, connection)
-    client_ip = request.client
-    out.append(("X-Forwarded-For", f"{forwarded_for}, {client_ip}" if forwarded_for else client_ip))
+    out.append(("X-Forwarded-For", request.client))
     out.append(("X-Forwarded-Proto", request.scheme))
     if host:
         out.append(("X-Forwarded-Host", host))
@@ -180,11 +182,14 @@ def upstream_headers(request: Inbound, request_id: str, user_id: str | None,
         out.append(("X-User-Id", user_id))
     if role is not None:
         out.append(("X-User-Role", role))
+    if signature is not None:
+        out.append(("X-Identity-Signature", signature))
     return out
 
 
-#: Dropped from responses: hop-by-hop headers plus the two the proxy sets itself.
-_DROP_RESPONSE = HOP_BY_HOP | {"x-upstream", "x-request-id"}
+#: Dropped from responses: hop-by-hop headers, the two the proxy sets itself, and the upstream
+#: server's banner (``Server: gunicorn/…`` tells an attacker what to look up).
+_DROP_RESPONSE = HOP_BY_HOP | {"x-upstream", "x-request-id", "server", "x-powered-by"}
 
 
 def client_headers(items: Iterable[tuple[str, str]]) -> Headers:

@@ -19,9 +19,10 @@ from collections.abc import AsyncIterator
 from pyreqwest.client import Client
 from pyreqwest.exceptions import RequestError
 
+from kernel import signed_identity
 from kernel.settings import Settings
 from kernel.tokens import TokenClaims
-from proxy import failures, forward, health, idempotency, intake, metrics, policy, retry, target
+from proxy import clientaddr, failures, forward, health, idempotency, intake, metrics, policy, retry, target
 from proxy.auth import Authenticator, AuthError
 from proxy.flagcache import FlagCache
 from proxy.revocations import RevocationCache
@@ -75,6 +76,11 @@ class Gateway:
         self.revoked = RevocationCache(settings)
         self.auth = Authenticator(settings, self.revoked)
         self.slots = intake.ClientSlots(settings.proxy_max_client_concurrency)
+        self.callbacks = intake.ClientSlots(settings.proxy_callback_concurrency)
+        self.head_limits = intake.HeadLimits.from_settings(settings)
+        self.identity_secret = signed_identity.load_secret(settings)
+        networks = clientaddr.parse_networks(settings.proxy_trusted_proxies)
+        self.trusted = clientaddr.TrustedProxies(networks) if networks else None
         self.body_limits = intake.BodyLimits.from_settings(settings)
         #: upstream base URLs, lower-case: an answer's Location under one of them is made relative
         self.internal = tuple(url.lower() for url in (self.upstreams.monolith, *self.upstreams.services.values()))
@@ -126,32 +132,63 @@ class Gateway:
         Everything after this method sees ``request.path`` as the canonical path
         (:mod:`proxy.target`), and that exact path is what the upstream receives.
         """
+        refused = self.head_limits.refusal(request.path, request.query, request.headers)
+        if refused is not None:
+            return await self._error(out, refused.status, refused.message, _request_id(None), "proxy")
         try:
             path = target.canonical_path(request.path)
         except target.BadTarget as exc:
             return await self._bad_target(request, out, exc.message)
         request.path = path
+        if self.trusted is not None:
+            request.client = self.trusted.client(request.client, request.header("x-forwarded-for"))
         if not path.startswith("/api/"):
             if path == "/health":
-                body, ctype = health.health_body(self.cache, self.upstreams, self.auth.mode,
-                                                 request.header("accept"), self.revoked)
-                return await out.full(200, [("content-type", ctype)], body)
+                return await self._health(request, out)
             if path == "/metrics":
-                body, ctype = metrics.render()
-                return await out.full(200, [("content-type", ctype)], body)
+                return await self._metrics(request, out)
         request_id = _request_id(request.header("x-request-id"))
-        client = request.client
-        if not self.slots.acquire(client):
-            return await self._error(out, 429, "too many concurrent requests from this address", request_id,
+        rule = policy.rule_for(request.method, path)
+        # provider callbacks share a budget of their own: no client's load can crowd them out
+        slots, holder = (self.callbacks, "callbacks") if rule.callback else (self.slots, request.client)
+        if not slots.acquire(holder):
+            return await self._error(out, 429, "too many concurrent requests from this address" if slots is self.slots
+                                     else "too many concurrent provider callbacks", request_id,
                                      "proxy", extra=[("retry-after", "1")])
         try:
-            await self._admit(request, out, path, request_id)
+            await self._admit(request, out, path, request_id, rule)
         finally:
-            self.slots.release(client)
+            slots.release(holder)
 
-    async def _admit(self, request: Inbound, out: Responder, path: str, request_id: str) -> None:
+    def _operator(self, request: Inbound) -> int:
+        """:data:`policy.ALLOWED` for a verified admin or service token, else 401 or 403."""
+        try:
+            claims = self.auth.claims(request.header("authorization"))
+        except AuthError:
+            return policy.UNAUTHENTICATED
+        if claims is None:
+            return policy.UNAUTHENTICATED
+        return policy.ALLOWED if claims.role in policy.OPERATORS else policy.FORBIDDEN
+
+    async def _health(self, request: Inbound, out: Responder) -> None:
+        """The public answer says the gateway is up; operators also get the details."""
+        details = request.header("authorization") is not None and self._operator(request) == policy.ALLOWED
+        body, ctype = health.health_body(self.cache, self.upstreams, self.auth.mode, request.header("accept"),
+                                         self.revoked, details=details)
+        await out.full(200, [("content-type", ctype), ("cache-control", "no-store")], body)
+
+    async def _metrics(self, request: Inbound, out: Responder) -> None:
+        """Prometheus text for operators (admin or service token) only."""
+        verdict = self._operator(request)
+        if verdict == policy.UNAUTHENTICATED:
+            return await self._refuse(out, "metrics need an admin or service token", _request_id(None))
+        if verdict == policy.FORBIDDEN:
+            return await self._error(out, 403, "metrics need an admin or service token", _request_id(None), "proxy")
+        body, ctype = metrics.render()
+        await out.full(200, [("content-type", ctype), ("cache-control", "no-store")], body)
+
+    async def _admit(self, request: Inbound, out: Responder, path: str, request_id: str, rule: policy.Rule) -> None:
         """Authenticate and authorise by the policy table, take the whole body, then route."""
-        rule = policy.rule_for(request.method, path)
         claims = None
         if not rule.open_door:  # sign-in must work whatever stale token is attached
             try:
@@ -207,7 +244,9 @@ class Gateway:
         else:
             to_service = route == "events"
         suffix = f"{request.path}?{request.query}" if request.query else request.path
-        headers = forward.upstream_headers(request, request_id, user_id, role)
+        signature = signed_identity.sign(self.identity_secret, user_id, role, request_id, int(time.time())) \
+            if user_id is not None else None
+        headers = forward.upstream_headers(request, request_id, user_id, role, signature)
         raw_key = request.header("idempotency-key") if request.method == "POST" else None
         if raw_key is not None and idempotency.never_kept(request.path):
             raw_key = None  # credentials in the answer: never stored, never replayed

@@ -1,4 +1,8 @@
-"""``GET /health``: the contract's text answer, or a JSON health document on request."""
+"""``GET /health``: the contract's text answer, or JSON on request — details for operators only.
+
+The public learns that the gateway is up (``{"status": "ok"}``); the flag table, upstream
+URLs, pid, auth mode and revocation state are for a verified admin or service token.
+"""
 
 from __future__ import annotations
 
@@ -31,9 +35,14 @@ def health_document(cache: FlagCache, upstreams: Upstreams, auth_mode: str,
     }
 
 
+PUBLIC_JSON = b'{"status": "ok"}'
+
+
 def health_body(cache: FlagCache, upstreams: Upstreams, auth_mode: str, accept: str | None,
-                revoked: RevocationCache) -> tuple[bytes, str]:
-    """``(body, content type)`` of the health answer."""
-    if wants_json(accept):
+                revoked: RevocationCache, details: bool = False) -> tuple[bytes, str]:
+    """``(body, content type)`` of the health answer; ``details`` for operators (JSON always)."""
+    if details:
         return json.dumps(health_document(cache, upstreams, auth_mode, revoked)).encode(), "application/json"
+    if wants_json(accept):
+        return PUBLIC_JSON, "application/json"
     return HEALTH_TEXT, "text/plain; charset=utf-8"

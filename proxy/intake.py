@@ -9,6 +9,13 @@ A slow client must cost the gateway a coroutine, never an upstream worker. So:
   gets the body in one piece with its length, in milliseconds.
 * :class:`ClientSlots` caps concurrent requests per client address and worker
   (``PROXY_MAX_CLIENT_CONCURRENCY``, 429 beyond), so one address cannot hold every slot.
+  Provider callbacks (:attr:`proxy.policy.Rule.callback`) are exempt: they share a budget
+  of their own (``PROXY_CALLBACK_CONCURRENCY``), so no client can crowd out a payment's
+  settlement.
+* :class:`HeadLimits` refuses a request target longer than ``PROXY_MAX_URL_BYTES`` (414) and
+  a header longer than ``PROXY_MAX_HEADER_BYTES`` or more than :data:`MAX_HEADERS` headers
+  (431), in JSON, below what the app servers behind accept (gunicorn: 4094-byte request
+  line, 8190-byte header, 100 headers), so their own text error pages never show.
 
 Header read time is bounded by the server (granian's ``http1_settings.header_read_timeout``,
 ``PROXY_HEADER_TIMEOUT_MS``), see ``proxy/__main__.py``.
@@ -26,6 +33,8 @@ from proxy.types import Headers
 
 #: Seconds before the minimum rate applies (connection set-up, first packet).
 RATE_GRACE_SECONDS = 2.0
+#: Most request headers accepted: gunicorn's 100 less the ones the gateway adds.
+MAX_HEADERS = 90
 
 
 class IntakeError(Exception):
@@ -60,6 +69,31 @@ class BodyLimits:
         if self.min_rate <= 0:
             return total
         return min(total, started + RATE_GRACE_SECONDS + received / self.min_rate)
+
+
+@dataclass(frozen=True, slots=True)
+class HeadLimits:
+    """Size limits of the request line and headers."""
+
+    max_url: int
+    max_header: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HeadLimits:
+        """The limits configured in settings."""
+        return cls(settings.proxy_max_url_bytes, settings.proxy_max_header_bytes)
+
+    def refusal(self, path: str, query: str, headers: Headers) -> IntakeError | None:
+        """Why a request with this target and these headers is refused, or ``None``."""
+        if len(path) + len(query) > self.max_url:
+            return IntakeError(414, f"request target longer than {self.max_url} bytes")
+        if len(headers) > MAX_HEADERS:
+            return IntakeError(431, f"more than {MAX_HEADERS} request headers")
+        limit = self.max_header
+        for name, value in headers:
+            if len(name) + len(value) > limit:
+                return IntakeError(431, f"request header {name[:64]!r} longer than {limit} bytes")
+        return None
 
 
 def declared_length(headers: Headers) -> int | None:

@@ -27,6 +27,8 @@ SIGNED_IN = ANYONE - {ANONYMOUS}
 EDITORS = frozenset({"editor", "admin"})
 PAYMENT_SIDE = frozenset({"service", "admin"})
 ADMINS = frozenset({"admin"})
+#: Who may read the gateway's health details and metrics.
+OPERATORS = frozenset({"admin", "service"})
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -44,12 +46,15 @@ class Rule:
 
     ``open_door``: sign-up, sign-in and token refresh — anyone, and an attached
     ``Authorization`` header is ignored (a stale token must not block logging in again).
+    ``callback``: a provider's callback (authenticated by its own signature); exempt from the
+    per-address cap, with a concurrency budget of its own (:mod:`proxy.intake`).
     """
 
     pattern: str
     methods: frozenset[str]
     roles: frozenset[str]
     open_door: bool = False
+    callback: bool = False
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -92,7 +97,7 @@ RULES: tuple[Rule, ...] = (
     # payments: the provider's callback carries no token (its HMAC signature, checked by the
     # payments service, is the credential); only the payment side completes or refunds; the
     # rest needs a signed-in caller, and the payments service limits users to their own records
-    Rule("/api/payments/webhook", frozenset({"POST"}), ANYONE),
+    Rule("/api/payments/webhook", frozenset({"POST"}), ANYONE, callback=True),
     Rule("/api/payments/*/status", WRITES, PAYMENT_SIDE),
     Rule("/api/payments/*/refund", WRITES, PAYMENT_SIDE),
     Rule("/api/payments/**", EVERY, SIGNED_IN),

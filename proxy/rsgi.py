@@ -43,8 +43,12 @@ async def _body(protocol: Any) -> AsyncIterator[bytes]:
             empty = True
 
 
+#: granian adds ``Server: granian`` unless the answer names a server; an empty one names nothing.
+NO_BANNER = ("server", "")
+
+
 class RsgiResponder:
-    """:class:`~proxy.types.Responder` over an RSGI HTTP protocol object."""
+    """:class:`~proxy.types.Responder` over an RSGI HTTP protocol object (no ``Server`` banner)."""
 
     __slots__ = ("protocol", "transport")
 
@@ -54,10 +58,12 @@ class RsgiResponder:
 
     async def full(self, status: int, headers: Headers, body: bytes) -> None:
         """Send a complete response."""
+        headers.append(NO_BANNER)
         self.protocol.response_bytes(status, headers, body)
 
     async def start(self, status: int, headers: Headers) -> None:
         """Begin a streamed response."""
+        headers.append(NO_BANNER)
         self.transport = self.protocol.response_stream(status, headers)
 
     async def chunk(self, data: bytes) -> None:

@@ -170,10 +170,14 @@ def start_gateway(port: int, upstream: str, db_url: str, log: Path, *, workers: 
     """The gateway (``python -m proxy`` unless ``argv``) with monolith and movies service at ``upstream``."""
     base = {"PORT": str(port), "WEB_WORKERS": str(workers), "MONOLITH_URL": upstream,
             "MOVIES_SERVICE_URL": upstream, "DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"}
-    proc = spawn(argv or [sys.executable, "-m", "proxy"], {**base, **(env or {})}, log)
+    env = dict(env or {})
+    if "JWT_PUBLIC_KEY_PATH" not in env:  # the health details need an operator's token
+        env["JWT_PUBLIC_KEY_PATH"], _ = token_setup(log.parent)
+    operator = operator_headers(env["JWT_PUBLIC_KEY_PATH"])
+    proc = spawn(argv or [sys.executable, "-m", "proxy"], {**base, **env}, log)
     try:
         ready(f"http://127.0.0.1:{port}/health")
-        wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/health", headers={"Accept": "application/json"})
+        wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/health", headers=operator)
                    .json()["flags"]["movies"]["mode"] == "gradual", timeout=20)
     except AssertionError:
         stop(proc)
@@ -197,6 +201,10 @@ def cpu_seconds(pgid: int) -> float:
     return total / _TICK
 
 
+#: Private keys of the pairs :func:`token_setup` made, by public key path (for operator tokens).
+_PRIVATE: dict[str, str] = {}
+
+
 def token_setup(workdir: Path) -> tuple[str, str]:
     """A fresh Ed25519 key pair: ``(public key path for the gateway, an access token for user 42)``."""
     from kernel.tokens import generate_keys, issue_token
@@ -204,7 +212,20 @@ def token_setup(workdir: Path) -> tuple[str, str]:
     private_pem, public_pem = generate_keys()
     public = workdir / "jwt.pub"
     public.write_text(public_pem)
+    _PRIVATE[str(public)] = private_pem
     return str(public), issue_token(42, private_pem, 3600)
+
+
+def operator_headers(public_key_path: str) -> dict[str, str]:
+    """``Accept`` JSON and an admin token for a gateway verifying with ``public_key_path`` (the health
+    document's details are for operators); only ``Accept`` for a key this harness did not make."""
+    from kernel.tokens import issue_token
+
+    headers = {"Accept": "application/json"}
+    private_pem = _PRIVATE.get(public_key_path)
+    if private_pem is not None:
+        headers["Authorization"] = f"Bearer {issue_token(43, private_pem, 3600, role='admin')}"
+    return headers
 
 
 @dataclass

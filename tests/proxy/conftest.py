@@ -27,14 +27,20 @@ def clean_flags(db_url):
     reset_flags(db_url)
 
 
+#: The operator token :func:`health` sends (the details are for admins and services only).
+_OPERATOR: dict[str, str] = {}
+OPERATOR_USER_ID = 990_001
+
+
 @pytest.fixture(scope="session")
 def jwt_keys(tmp_path_factory):
     """``(private_pem, public_key_path)`` of a key pair made for this session."""
-    from kernel.tokens import generate_keys
+    from kernel.tokens import generate_keys, issue_token
 
     private_pem, public_pem = generate_keys()
     path = tmp_path_factory.mktemp("keys") / "jwt.pub"
     path.write_text(public_pem)
+    _OPERATOR["authorization"] = f"Bearer {issue_token(OPERATOR_USER_ID, private_pem, 86_400, role='admin')}"
     return private_pem, str(path)
 
 
@@ -98,8 +104,13 @@ def proxy_factory(clean_flags, monolith, movies_service, upstream_factory, jwt_k
         proc.stop()
 
 
+def operator_headers() -> dict[str, str]:
+    """An admin's ``Authorization`` header for this session's key pair (after ``jwt_keys``)."""
+    return dict(_OPERATOR)
+
+
 def health(proc) -> dict:
-    """The JSON health document of a proxy process."""
+    """The JSON health document of a proxy process (as an operator sees it)."""
     import httpx
 
-    return httpx.get(f"{proc.url}/health", headers={"Accept": "application/json"}, timeout=2).json()
+    return httpx.get(f"{proc.url}/health", headers={"Accept": "application/json", **_OPERATOR}, timeout=2).json()

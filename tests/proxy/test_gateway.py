@@ -10,7 +10,7 @@ import pytest
 
 from kernel.tokens import issue_token
 from strangler import flags
-from tests.proxy.conftest import health
+from tests.proxy.conftest import health, operator_headers
 from tests.proxy.upstream import PATTERN
 from tests.support.processes import wait_until
 
@@ -28,6 +28,8 @@ def test_health_text_and_json_document(proxy_factory):
     proxy = proxy_factory()
     text = httpx.get(f"{proxy.url}/health")
     assert text.status_code == 200 and text.text == "Strangler Fig Proxy is healthy"
+    public = httpx.get(f"{proxy.url}/health", headers={"Accept": "application/json"})
+    assert public.json() == {"status": "ok"}, "details are for operators"
     doc = health(proxy)
     assert doc["flags_source"] == "live" and doc["db_listener"] == "connected"
     assert set(doc["flags"]) == {"movies", "users", "payments"}
@@ -208,7 +210,7 @@ def test_metrics_and_redis_traffic_counters(proxy_factory, redis_url):
     with httpx.Client(base_url=proxy.url) as client:
         for _ in range(5):
             client.get(ONE_MOVIE)
-        text = client.get("/metrics").text
+        text = client.get("/metrics", headers=operator_headers()).text
     assert 'proxy_requests_total{backend="monolith",domain="movies",status="2xx"}' in text
     assert "proxy_request_duration_seconds_bucket" in text
     r = redis.Redis.from_url(redis_url)
@@ -227,7 +229,7 @@ def test_metrics_aggregate_over_workers(proxy_factory, workers):
     with httpx.Client(base_url=proxy.url) as client:
         for _ in range(20):
             httpx.get(f"{proxy.url}/api/users")  # new connection each: spreads over workers
-        text = client.get("/metrics").text
+        text = client.get("/metrics", headers=operator_headers()).text
     line = next(x for x in text.splitlines()
                 if x.startswith('proxy_requests_total{backend="monolith",domain="users",status="2xx"}'))
     assert float(line.split()[-1]) == 20
@@ -257,7 +259,8 @@ def test_shadow_mode_compares_mirrored_gets(proxy_factory, db_url):
             assert client.get(ONE_MOVIE).headers["x-upstream"] == "movies"
 
         def mismatches() -> float:  # summed over the difference kinds
-            return sum(float(line.split()[-1]) for line in client.get("/metrics").text.splitlines()
+            text = client.get("/metrics", headers=operator_headers()).text
+            return sum(float(line.split()[-1]) for line in text.splitlines()
                        if line.startswith('proxy_shadow_comparisons_total{domain="movies",')
                        and 'result="mismatch"' in line)
 

@@ -13,7 +13,7 @@ from alembic import command
 
 from cinemaabyss.commands.db import alembic_config
 from strangler import flags
-from tests.proxy.conftest import health, libpq_url
+from tests.proxy.conftest import health, libpq_url, operator_headers
 from tests.proxy.private_pg import PrivatePostgres
 from tests.support.processes import free_port, wait_until
 
@@ -22,7 +22,8 @@ ONE_MOVIE = "/api/movies?id=1"  # cheap on the monolith, whatever other suites i
 
 def test_flag_change_reaches_two_proxies_within_100ms_p99(proxy_factory, db_url):
     proxies = [proxy_factory(), proxy_factory()]
-    clients = [httpx.Client(base_url=p.url, headers={"Accept": "application/json"}) for p in proxies]
+    clients = [httpx.Client(base_url=p.url, headers={"Accept": "application/json", **operator_headers()})
+               for p in proxies]
     delays = []
     try:
         for change in range(1, 51):

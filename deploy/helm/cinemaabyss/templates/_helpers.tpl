@@ -75,7 +75,7 @@ envFrom:
   - configMapRef:
       name: {{ include "cinemaabyss.fullname" .root }}
 env:
-  {{- range $key := list "DATABASE_URL" "REDIS_URL" "SECRET_KEY" "CONSOLE_ADMIN_PASSWORD" }}
+  {{- range $key := list "DATABASE_URL" "REDIS_URL" "SECRET_KEY" "CONSOLE_ADMIN_PASSWORD" "IDENTITY_SECRET" }}
   - name: {{ $key }}
     valueFrom:
       secretKeyRef:
