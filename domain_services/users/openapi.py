@@ -96,10 +96,10 @@ FRAGMENT = {
                 },
             },
             "post": {
-                "summary": "create a user (no password; legacy)",
+                "summary": "create a user without a password (legacy provisioning: admins and services only)",
                 "operationId": "createUser",
                 "requestBody": body(ref("NewUser")),
-                "responses": {**ok("created", ref("User"), 201), **errors(409)},
+                "responses": {**ok("created", ref("User"), 201), **errors(401, 403, 409)},
             },
         },
         "/api/users/{user_id}": {
@@ -130,7 +130,7 @@ FRAGMENT = {
                 "summary": "sign up with a password (argon2id-hashed)",
                 "operationId": "register",
                 "requestBody": body(ref("Registration")),
-                "responses": {**ok("registered", ref("User"), 201), **errors(409)},
+                "responses": {**ok("registered", ref("User"), 201), **errors(409, 429)},
             }
         },
         "/api/auth/login": {
