@@ -476,3 +476,24 @@ def test_catalogue_add_filter_works_under_the_csp(login, console_url):
     assert page.watch.csp == []
     shot(page, "23-catalogue-add-filter")
     clean(page)
+
+
+def _contrast(page, selector: str) -> float:
+    """WCAG contrast of the first ``selector``'s text colour against white."""
+    return page.evaluate("""(sel) => {
+      const rgb = getComputedStyle(document.querySelector(sel)).color.match(/\\d+/g).slice(0, 3).map(Number);
+      const lin = rgb.map(c => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); });
+      const l = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+      return 1.05 / (l + 0.05);
+    }""", selector)
+
+
+def test_catalogue_links_contrast_and_row_action_targets(login, console_url):
+    page = login("editor")
+    page.goto(f"{console_url}/admin/movies/")
+    assert _contrast(page, ".admin-body td a:not(.btn)") >= 4.5
+    widths = page.eval_on_selector_all(".list-buttons-column a, .list-buttons-column button",
+                                       "els => els.map(e => Math.min(e.getBoundingClientRect().width, "
+                                       "e.getBoundingClientRect().height))")
+    assert widths and min(widths) >= 24
+    clean(page)
