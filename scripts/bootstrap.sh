@@ -91,3 +91,4 @@ if [[ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]]; then
   echo "$want" >"$STAMP"
 fi
 if [[ $WITH_TEST -eq 1 ]]; then scripts/install-stripe-mock.sh >/dev/null || die "cannot install stripe-mock"; fi
+if [[ $WITH_TEST -eq 1 ]]; then scripts/install-promtool.sh >/dev/null || die "cannot install promtool"; fi

@@ -6,7 +6,9 @@
 - ``cinemaabyss_consumer_lag_messages{group,topic,partition}`` and its per-group sum;
 - ``cinemaabyss_consumer_oldest_unprocessed_age_seconds{group}`` — 0 when caught up;
 - ``cinemaabyss_pipeline_up`` — 0 when the broker did not answer (the other series are then
-  missing rather than stale).
+  missing rather than stale);
+- ``cinemaabyss_outbox_pending_events`` and ``cinemaabyss_outbox_oldest_pending_age_seconds``
+  (0 when nothing waits) — the relay's backlog, read from PostgreSQL (missing while it is down).
 
 The broker queries run in a worker thread, at most once per ``CACHE_S`` however often the
 endpoint is scraped, so the API's event loop never waits on them.
@@ -22,9 +24,11 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from confluent_kafka import KafkaException
+from sqlalchemy.exc import SQLAlchemyError
 
 from eventing.consumer_lag import GroupLag, LagReader, LagUnavailable
 from eventing.dead_letters import DeadLetterCounter
+from eventing.outbox_stats import outbox_stats
 from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,7 +43,8 @@ def _labels(**labels: object) -> str:
     return "{" + ",".join(escaped) + "}"
 
 
-def render(lags: list[GroupLag] | None, dead_letters: dict[tuple[str, str], int] | None) -> str:
+def render(lags: list[GroupLag] | None, dead_letters: dict[tuple[str, str], int] | None,
+           outbox: dict | None = None) -> str:
     """The exposition text; ``None`` inputs (broker unreachable) render ``cinemaabyss_pipeline_up 0``."""
     lines = ["# HELP cinemaabyss_pipeline_up Whether the broker answered the metrics queries.",
              "# TYPE cinemaabyss_pipeline_up gauge",
@@ -62,6 +67,13 @@ def render(lags: list[GroupLag] | None, dead_letters: dict[tuple[str, str], int]
                   "# TYPE cinemaabyss_consumer_oldest_unprocessed_age_seconds gauge"]
         lines += [f"cinemaabyss_consumer_oldest_unprocessed_age_seconds{_labels(group=g.group)} "
                   f"{g.oldest_age_s or 0:.3f}" for g in lags]
+    if outbox is not None:
+        lines += ["# HELP cinemaabyss_outbox_pending_events Outbox rows the relay has not published yet.",
+                  "# TYPE cinemaabyss_outbox_pending_events gauge",
+                  f"cinemaabyss_outbox_pending_events {outbox['pending']}",
+                  "# HELP cinemaabyss_outbox_oldest_pending_age_seconds Age of the oldest unpublished outbox row.",
+                  "# TYPE cinemaabyss_outbox_oldest_pending_age_seconds gauge",
+                  f"cinemaabyss_outbox_oldest_pending_age_seconds {outbox['oldest_pending_age_seconds'] or 0:.3f}"]
     return "\n".join(lines) + "\n"
 
 
@@ -80,7 +92,7 @@ class PipelineMetrics:
         """The current exposition text (blocking; call from a worker thread)."""
         with self._lock:
             if time.monotonic() - self._at >= CACHE_S:
-                self._text, self._at = render(*self._collect()), time.monotonic()
+                self._text, self._at = render(*self._collect(), self._outbox()), time.monotonic()
             return self._text
 
     def _collect(self) -> tuple[list[GroupLag] | None, dict[tuple[str, str], int] | None]:
@@ -93,6 +105,13 @@ class PipelineMetrics:
         except (LagUnavailable, KafkaException) as exc:
             log.warning("pipeline metrics unavailable: %s", exc)
         return lags, dead
+
+    def _outbox(self) -> dict | None:
+        try:
+            return outbox_stats(self._settings.database_url)
+        except SQLAlchemyError as exc:
+            log.warning("outbox metrics unavailable: %s", exc)
+            return None
 
     def close(self) -> None:
         """Close the Kafka clients."""

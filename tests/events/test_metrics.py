@@ -39,6 +39,15 @@ def test_render_says_down_when_the_broker_did_not_answer():
     assert render(None, None).splitlines()[-1] == "cinemaabyss_pipeline_up 0"
 
 
+def test_render_reports_the_relays_outbox_backlog():
+    text = render([], {}, {"pending": 7, "oldest_pending_age_seconds": 42.0})
+    assert "cinemaabyss_outbox_pending_events 7" in text
+    assert "cinemaabyss_outbox_oldest_pending_age_seconds 42.000" in text
+    assert "cinemaabyss_outbox_oldest_pending_age_seconds 0.000" in render([], {}, {
+        "pending": 0, "oldest_pending_age_seconds": None}), "0 when nothing waits"
+    assert "cinemaabyss_outbox" not in render([], {}), "missing, not stale, while PostgreSQL is down"
+
+
 def _produce(brokers: str, topic: str, key: str, headers=None) -> tuple[int, int]:
     producer = Producer({"bootstrap.servers": brokers, "log_level": 3})
     report = []
