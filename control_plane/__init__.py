@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from control_plane import (
         admin_support,
         admin_views,
+        assets,
         audit,
         auth,
         dashboard,
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         FLASK_ADMIN_FLUID_LAYOUT=True,
     )
     security.install(app, [h.strip() for h in settings.console_trusted_hosts.split(",") if h.strip()])
+    assets.install(app)  # fingerprinted static URLs, cached for a year
     login_manager.init_app(app)
     csrf.init_app(app)
     for blueprint in (auth.bp, dashboard.bp, strangler.bp, audit.bp, kafka_viewer.bp, events_stream.bp):
