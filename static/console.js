@@ -243,3 +243,21 @@
   document.addEventListener("DOMContentLoaded", function () { localTimes(document); });
   document.addEventListener("htmx:afterSettle", function (event) { localTimes(event.detail.elt); });
 })();
+
+// Polled parts marked data-only-changes tell the server what they show (X-Shown: the hash it sent
+// with the last answer); an unchanged part answers 204 and htmx leaves the page alone.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:configRequest", function (event) {
+    const el = event.detail.elt;
+    if (el.hasAttribute && el.hasAttribute("data-only-changes") && el.dataset.shown) {
+      event.detail.headers["X-Shown"] = el.dataset.shown;
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const el = event.detail.elt;
+    const xhr = event.detail.xhr;
+    const hash = xhr && xhr.getResponseHeader("X-Content-Hash");
+    if (hash && el.hasAttribute && el.hasAttribute("data-only-changes")) { el.dataset.shown = hash; }
+  });
+})();

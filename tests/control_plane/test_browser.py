@@ -497,3 +497,21 @@ def test_catalogue_links_contrast_and_row_action_targets(login, console_url):
                                        "e.getBoundingClientRect().height))")
     assert widths and min(widths) >= 24
     clean(page)
+
+
+def test_polling_pauses_while_the_tab_is_hidden(login, console_url):
+    page = login("viewer")
+    page.goto(f"{console_url}/events")
+    page.wait_for_function("() => typeof htmx !== 'undefined'")
+    sent = []
+    page.on("request", lambda r: sent.append(r.url) if "/events" in r.url and r.resource_type == "xhr" else None)
+    poll = """() => { const part = document.querySelector('[data-only-changes]');
+                      return htmx.ajax('GET', location.pathname, {source: part, target: part}); }"""
+    page.evaluate("() => { Object.defineProperty(document, 'hidden', {value: true, configurable: true}); }")
+    page.evaluate(poll)
+    assert sent == []  # a poll from a hidden tab is cancelled before it is sent
+    page.evaluate("() => { Object.defineProperty(document, 'hidden', {value: false, configurable: true}); }")
+    page.evaluate(poll)
+    assert len(sent) == 1
+    assert page.locator("time[title^='your time:']").count() >= 1 or page.locator("time").count() == 0
+    clean(page)

@@ -120,3 +120,16 @@ def test_masked_copy_reports_the_stored_size():
 def test_seek_with_every_partition_is_refused_not_read_from_partition_0(as_role, two_partitions):
     response = as_role("viewer").get(f"/kafka/{two_partitions}?offset=0")
     assert response.status_code == 400 and "choose a partition" in response.get_data(as_text=True)
+
+
+def test_event_stream_polls_send_the_table_only_when_it_changed(as_role):
+    viewer = as_role("viewer")
+    for _ in range(5):  # the domain topics are live: a new event between the two requests changes the table
+        page = viewer.get("/events").get_data(as_text=True)
+        shown = page.split('data-shown="')[1].split('"')[0]
+        poll = viewer.get("/events", headers={"HX-Request": "true", "X-Shown": shown})
+        if poll.status_code == 204:
+            break
+    assert poll.status_code == 204 and poll.get_data() == b""
+    fresh = viewer.get("/events", headers={"HX-Request": "true", "X-Shown": "something-else"})
+    assert fresh.status_code == 200 and fresh.headers["X-Content-Hash"] == shown
