@@ -27,7 +27,7 @@ from proxy.auth import Authenticator, AuthError
 from proxy.flagcache import FlagCache
 from proxy.revocations import RevocationCache
 from proxy.rollback import AutoRollback
-from proxy.routing import Flag, Upstreams, route_of
+from proxy.routing import SERVICE_HEALTH, Flag, Upstreams, route_of
 from proxy.shadow import Shadower
 from proxy.types import Headers, Inbound, Responder
 from strangler import rollout_gates
@@ -239,10 +239,19 @@ class Gateway:
         user_id, role = (str(claims.user_id), claims.role) if claims is not None else (None, None)
         request.caller = user_id or f"anon:{request.client}"
         flag: Flag | None = self.cache.table.flags.get(route)
-        if flag is not None:
+        if request.path in SERVICE_HEALTH:
+            to_service, flag = True, None  # a service's own health path is always the service's
+        elif flag is not None:
             to_service = flag.wants_service(user_id, request.header("x-user-id"), request.client)
         else:
             to_service = route == "events"
+        pin = request.header(policy.PIN_HEADER)
+        if pin is not None and route != "monolith":
+            honoured = policy.may_pin(role, pin)
+            if honoured:
+                to_service, flag = pin == "service", None  # as asked: no fallback, no shadow, no rollback
+            metrics.PINNED.labels(route, pin if pin in policy.PIN_TARGETS else "other",
+                                  "honoured" if honoured else "ignored").inc()
         suffix = f"{request.path}?{request.query}" if request.query else request.path
         signature = signed_identity.sign(self.identity_secret, user_id, role, request_id, int(time.time())) \
             if user_id is not None else None
@@ -351,7 +360,8 @@ class Gateway:
 
     def _judged(self, route: str, flag: Flag | None, caller: str, outcome: failures.Outcome) -> None:
         """Tell the rollback detectors what a service attempt says about the service."""
-        self.rollbacks.record(route, outcome, int(time.time()), flag, caller)
+        if flag is not None:
+            self.rollbacks.record(route, outcome, int(time.time()), flag, caller)
 
     async def _respond(self, request: Inbound, out: Responder, response: forward.Upstream, route: str,
                        backend: str, target: str, flag: Flag | None, request_id: str, started: float,
@@ -405,7 +415,7 @@ class Gateway:
             self.recorder.upstream_error(route, backend)
         else:
             self.recorder.count(now, rollout_gates.latency_field(route, backend, seconds))
-        if backend == "service":
+        if backend == "service" and flag is not None:  # pinned requests and health probes judge nothing
             self.rollbacks.record(route, failures.answered(status), now, flag, caller)
 
     def _shadow(self, route: str, backend: str, suffix: str, headers: list[tuple[str, str]], status: int,

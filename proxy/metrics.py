@@ -59,6 +59,8 @@ ROLLBACKS = Counter("proxy_auto_rollbacks", "Automatic rollbacks to the monolith
 SHADOW = Counter("proxy_shadow_comparisons", "Shadowed GETs by result (match/mismatch/error) and difference kind",
                  ("domain", "result", "kind"))
 AUTH_FAILURES = Counter("proxy_auth_failures", "Requests refused with 401", ())
+PINNED = Counter("proxy_pinned_requests", "Requests carrying X-Route-To, by domain, target and outcome "
+                 "(honoured for admin/service/tester tokens, else ignored)", ("domain", "backend", "result"))
 
 
 class Recorder:

@@ -29,6 +29,12 @@ PAYMENT_SIDE = frozenset({"service", "admin"})
 ADMINS = frozenset({"admin"})
 #: Who may read the gateway's health details and metrics.
 OPERATORS = frozenset({"admin", "service"})
+#: ``X-Route-To: service|monolith`` pins one request to that backend, whatever the flag says —
+#: for these roles only (a ``tester`` role, where tokens carry one, may try the service before
+#: traffic moves); anyone else's header is ignored. Both outcomes are counted in metrics.
+PIN_HEADER = "x-route-to"
+PIN_TARGETS = frozenset({"service", "monolith"})
+PINNERS = frozenset({"admin", "service", "tester"})
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -128,6 +134,11 @@ def verdict(rule: Rule, role: str, mode: str) -> int:
             return UNAUTHENTICATED
         return ALLOWED if ANONYMOUS in rule.roles else UNAUTHENTICATED
     return ALLOWED if role in rule.roles else FORBIDDEN
+
+
+def may_pin(role: str | None, target: str) -> bool:
+    """Whether a caller with ``role`` may pin a request to ``target`` (:data:`PIN_HEADER`)."""
+    return role in PINNERS and target in PIN_TARGETS
 
 
 def table() -> list[tuple[str, str, str]]:

@@ -20,6 +20,10 @@ FLAGGED_DOMAINS = registry.FLAGGED
 PREFIXES: tuple[tuple[str, str], ...] = registry.ROUTE_PREFIXES
 
 
+#: Each service's own health path: always answered by that service, whatever its flag says.
+SERVICE_HEALTH: frozenset[str] = frozenset(d.health_path for d in registry.DOMAINS)
+
+
 def route_of(path: str) -> str:
     """``movies`` | ``users`` | ``payments`` | ``events`` | ``monolith`` for a request path."""
     if path.startswith("/api/"):
