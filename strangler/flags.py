@@ -12,6 +12,7 @@ the change commits.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +45,8 @@ def initial_flags(settings: Settings) -> dict[str, dict[str, Any]]:
 def _int_in(name: str, value: Any, low: int, high: int | None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise InvalidInput(f"{name} must be an integer")
+    if isinstance(value, str) and not re.fullmatch(r"\s*-?[0-9]{1,10}\s*", value):
+        raise InvalidInput(f"{name} must be an integer")  # int() also takes "٣", "1_0", "+1"
     try:
         number = int(value)
     except ValueError:
