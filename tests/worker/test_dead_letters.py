@@ -183,5 +183,5 @@ def test_database_down_dead_letters_nothing_and_everything_is_handled_after_it_r
             wait_until(all_handled, timeout=60, interval=0.2, message="every event handled after the database returned")
         finally:
             engine.dispose()
-        assert _subscription_count(user_id, private_database.url) == 1
+        assert _subscription_count(user_id, private_database.url) == len(payment_ids)  # one period per payment
         assert high_watermarks(brokers, DLQ) == dlq_before, "a message was dead-lettered during the outage"
