@@ -93,7 +93,7 @@ def test_a_running_plan_shows_each_gates_verdict_with_its_numbers(as_role, db_ur
                      [json.dumps(judgement), DOMAIN])
     body = as_role("viewer").get(f"/rollouts/{DOMAIN}").get_data(True)
     assert 'data-testid="verdict-payments-latency">fail' in body
-    assert "120 / 900" in body and "p50 50.0 ms" in body and "P(slower) 0.97" in body and "1e-09" in body
+    assert "n 120 / 900" in body and "p50 50.0 ms vs 10.0 ms" in body and "P(slower) 0.97" in body and "p 1e-09" in body
     assert 'data-testid="would-payments"' in body
 
 
