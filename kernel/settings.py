@@ -177,6 +177,10 @@ class Settings:
     consumer_retry_max_backoff_ms: int = _setting(
         "CONSUMER_RETRY_MAX_BACKOFF_MS", "5000", "longest pause between retries (also while the database is down)"
     )
+    # Outbox relay
+    outbox_retention_hours: int = _setting(
+        "OUTBOX_RETENTION_HOURS", "168", "published outbox rows older than this are deleted by the relay (0 = kept)"
+    )
     # Proxy (API gateway)
     proxy_auth_mode: str = _setting(
         "PROXY_AUTH_MODE", "writes", "proxy token policy: writes (writes need a token) | all | off"

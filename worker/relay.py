@@ -71,6 +71,22 @@ _MARK_FAILED = text(
     """
 )
 
+# Published rows are kept for a while (operators look at recent ones), then deleted oldest
+# first, a bounded number per call: the outbox stays the size of its retention window
+# instead of growing by every event ever written. ``outbox_sequences`` keeps each key's last
+# ``seq``, so deleting rows never lets a sequence number be reused.
+PURGE_LIMIT = 5000
+_PURGE = text(
+    """
+    DELETE FROM outbox WHERE id IN (
+        SELECT id FROM outbox
+        WHERE published_at IS NOT NULL AND published_at < now() - make_interval(secs => :keep)
+        ORDER BY published_at
+        LIMIT :limit
+    )
+    """
+)
+
 
 @dataclass
 class BatchResult:
@@ -188,3 +204,13 @@ def relay_pending(engine: Engine, producer: Producer, *, limit: int = BATCH_SIZE
         if batch.claimed < limit or not batch.ready or time.monotonic() >= deadline:
             return published
 
+
+def purge_published(engine: Engine, keep_seconds: float, limit: int = PURGE_LIMIT) -> int:
+    """Delete up to ``limit`` rows published more than ``keep_seconds`` ago; returns how many.
+
+    ``keep_seconds <= 0`` keeps everything. Pending rows are never touched.
+    """
+    if keep_seconds <= 0:
+        return 0
+    with engine.begin() as conn:
+        return conn.execute(_PURGE, {"keep": float(keep_seconds), "limit": limit}).rowcount

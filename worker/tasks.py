@@ -19,7 +19,7 @@ from kernel.db import get_engine
 from kernel.settings import get_settings
 from strangler import rollouts
 from worker.app import RECONCILE_TASK, RELAY_TASK, ROLLOUT_TASK, app
-from worker.relay import relay_pending
+from worker.relay import purge_published, relay_pending
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,9 @@ def relay_outbox() -> int:
     published = relay_pending(get_engine(), producer())
     if published:
         log.info("outbox relay: published %d events", published)
+    purged = purge_published(get_engine(), get_settings().outbox_retention_hours * 3600)
+    if purged:
+        log.info("outbox relay: deleted %d rows published before the retention window", purged)
     return published
 
 
