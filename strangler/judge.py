@@ -134,15 +134,19 @@ def quantile(counts: Mapping[int, int], q: float, bound: Any) -> float | None:
 
 
 def judge_latency(service: Mapping[int, int], baseline: Mapping[int, int], *, bound: Any, min_samples: int,
-                  alpha: float, max_p50_ratio: float, max_p99_ratio: float) -> Verdict:
-    """Is the service slower than the monolith (Mann-Whitney U) by more than the allowed ratios?"""
+                  alpha: float, max_p50_ratio: float, max_p99_ratio: float, in_play: bool = False) -> Verdict:
+    """Is the service slower than the monolith (Mann-Whitney U) by more than the allowed ratios?
+
+    ``in_play``: the monolith had requests in the window (so a missing baseline is a lack of
+    answers, inconclusive, not a gate out of play).
+    """
     n1, n2 = sum(service.values()), sum(baseline.values())
     s50, b50 = quantile(service, 0.5, bound), quantile(baseline, 0.5, bound)
     s99, b99 = quantile(service, 0.99, bound), quantile(baseline, 0.99, bound)
     extra = (("service_p99", s99), ("baseline_p99", b99), ("max_p50_ratio", max_p50_ratio),
              ("max_p99_ratio", max_p99_ratio))
     common = {"gate": "latency", "n_service": n1, "n_baseline": n2, "service": s50, "baseline": b50, "extra": extra}
-    if n2 == 0:
+    if n2 == 0 and not in_play:
         return Verdict(outcome=SKIPPED, summary="latency: no monolith answers in the window to compare with",
                        **common)
     ratios = (s50 / b50 if s50 and b50 else None, s99 / b99 if s99 and b99 else None)

@@ -166,7 +166,7 @@ def judge_step(readings: Readings, gates: Gates, *, shadow_on: bool) -> tuple[Ve
                                margin=gates.max_error_rate),
         judge.judge_latency(readings.service_latency, readings.monolith_latency, bound=bucket_bound,
                             min_samples=gates.min_requests, alpha=gates.alpha, max_p50_ratio=gates.max_p50_ratio,
-                            max_p99_ratio=gates.max_p99_ratio),
+                            max_p99_ratio=gates.max_p99_ratio, in_play=readings.monolith_requests > 0),
         judge.judge_mismatch(readings.shadow_mismatch, readings.shadow_compared, min_samples=gates.min_shadow,
                              alpha=gates.alpha, max_rate=gates.max_mismatch_rate, in_play=shadow_on),
     )

@@ -77,6 +77,11 @@ def test_latency_without_a_baseline_is_skipped():
     assert judge.judge_latency(histogram(1, 500, 0.01), Counter(), **LATENCY).outcome == "skipped"
 
 
+def test_a_monolith_with_requests_but_no_answers_is_no_baseline_and_inconclusive():
+    verdict = judge.judge_latency(histogram(1, 500, 0.01), Counter(), in_play=True, **LATENCY)
+    assert verdict.outcome == "inconclusive" and "too few" in verdict.summary
+
+
 ERRORS = {"min_samples": 50, "alpha": 0.05, "margin": 0.02}
 
 
