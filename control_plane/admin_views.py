@@ -86,6 +86,7 @@ class DomainModelView(ModelView):
     simple_list_pager = False
     count_searches = True  # False: a text search shows no total (counting it would scan every row)
     can_view_details = True
+    details_template = "admin/model/record_details.html"  # the details plus a link to the record's history
     # CSV of the current list (filters, search and sort kept), streamed; CONSOLE_CSV_EXPORT turns
     # it off. Personal data is masked for roles that may not see it; cells that a spreadsheet
     # would run as a formula are defused.

@@ -46,7 +46,7 @@ def _filter(args) -> audit_log.AuditFilter:
         return audit_log.AuditFilter(
             domain=text_arg(args, "domain", 32), actor=text_arg(args, "actor", 100), kind=_kind(args),
             action=text_arg(args, "action", 64), since=when_arg(args, "since"), until=when_arg(args, "until"),
-            page=int_arg(args, "page", 1, 1, MAX_PAGE),
+            page=int_arg(args, "page", 1, 1, MAX_PAGE), record=int_arg(args, "record", None, 1, 2**31 - 1),
         )
     except BadQuery as exc:
         abort(400, str(exc))

@@ -60,6 +60,7 @@ class AuditFilter:
     actor: str = ""  # a part of the operator's name, any case
     action: str = ""
     kind: str = "changes"  # one of KINDS
+    record: int | None = None  # with a ``catalogue.<entity>.`` action: that record's rows
     since: datetime | None = None
     until: datetime | None = None
     page: int = 1
@@ -98,6 +99,9 @@ def search(flt: AuditFilter) -> AuditPage:
         # "flag" matches flag.changed and flag.auto_rollback; a full name matches exactly.
         query = query.where(FlagAudit.action.like(f"{flt.action}%") if flt.action.endswith(".") or "." not in
                             flt.action else FlagAudit.action == flt.action)
+    if flt.record is not None:
+        key = str(flt.record)
+        query = query.where(or_(FlagAudit.after["id"].astext == key, FlagAudit.before["id"].astext == key))
     if flt.since:
         query = query.where(FlagAudit.at >= flt.since)
     if flt.until:

@@ -286,3 +286,18 @@ def test_csv_export_has_an_off_switch(db_url, operators):
     assert client.login(operators["editor"]).status_code == 302
     assert client.get("/admin/movies/export/csv/").status_code == 404
     assert "export/csv" not in client.get("/admin/movies/").get_data(as_text=True)
+
+
+def test_a_record_has_its_history_from_the_audit_log(as_role):
+    from domain_services.movies.services import create_movie
+
+    movie = create_movie({"title": f"History {uuid.uuid4().hex[:6]}", "description": "a", "rating": 3})
+    other = create_movie({"title": f"Other {uuid.uuid4().hex[:6]}", "description": "a", "rating": 3})
+    editor = as_role("editor")
+    for target, rating in ((movie, "4"), (other, "5"), (movie, "6")):
+        editor.post(f"/admin/movies/edit/?id={target['id']}", {"title": target["title"], "description": "a",
+                                                               "rating": rating, "genres_text": ""})
+    details = editor.get(f"/admin/movies/details/?id={movie['id']}").get_data(as_text=True)
+    link = details.split('data-testid="record-history"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    rows = editor.get(link).get_data(as_text=True).split("</thead>")[-1]
+    assert rows.count("catalogue.movie.updated") == 2 and other["title"] not in rows
