@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from strangler.flag_contract import ACTION_AUTO_ROLLBACK
+
 #: Kinds an endpoint can subscribe to (none chosen = all).
 EVENTS = ("plan.start", "plan.step", "plan.hold", "plan.abort", "plan.finish", "plan.rollback", "auto_rollback",
           "dead_letter")
@@ -40,7 +42,7 @@ _FROM_AUDIT = {
     "rollout.completed": ("plan.finish", "info"),
     "rollout.rolled_back": ("plan.rollback", "critical"),
     "rollout.stopped": ("plan.rollback", "warning"),
-    "flag.auto_rollback": ("auto_rollback", "critical"),
+    ACTION_AUTO_ROLLBACK: ("auto_rollback", "critical"),
 }
 _COLOURS = {"info": "2E7D32", "warning": "F9A825", "critical": "C62828"}
 
