@@ -14,6 +14,7 @@ import pytest
 
 from strangler import flags, notify, rollouts, webhooks
 from tests.proxy.conftest import libpq_url
+from tests.support.processes import wait_until
 
 DOMAIN = "users"
 
@@ -24,13 +25,14 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[tuple[dict[str, str], bytes]] = []
         self.status = 200
+        self.script: list[int] = []  # statuses for the next requests, before falling back to ``status``
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 outer.received.append(({k: v for k, v in self.headers.items()}, raw))
-                self.send_response(outer.status)
+                self.send_response(outer.script.pop(0) if outer.script else outer.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -153,3 +155,24 @@ def test_test_send_delivers_at_once_and_is_audited(receiver, clean, http, db_url
                                               "ORDER BY id DESC LIMIT 2")]
     assert actions == ["webhook.test_sent", "webhook.created"]
     assert secret not in json.dumps(webhooks.list_endpoints(url=db_url)), "secrets never leave the store"
+
+
+def test_the_worker_tells_a_receiver_and_retries_a_failed_send_with_backoff(relay, receiver, clean, db_url):
+    """Real worker and beat: the beat's scan finds the plan's start, Celery delivers it, a 500 is retried."""
+    webhooks.create({"name": "live", "url": receiver.url}, "admin", url=db_url)
+
+    def cursor_set() -> bool:
+        with psycopg.connect(libpq_url(db_url)) as conn:
+            return conn.execute("SELECT 1 FROM notify_cursors WHERE name = 'audit'").fetchone() is not None
+
+    wait_until(cursor_set, timeout=30, interval=0.2, message="the beat's first scan")
+    receiver.script = [500]
+    started = time.monotonic()
+    rollouts.start(DOMAIN, "alice", steps="10,100", hold_seconds=3600, reason="live notify", url=db_url)
+    wait_until(lambda: len(receiver.received) >= 2, timeout=30, interval=0.1, message="a retried delivery")
+    first, second = receiver.received[:2]
+    assert json.loads(first[1])["event"] == json.loads(second[1])["event"] == "plan.start"
+    assert first[0]["X-CinemaAbyss-Delivery"] == second[0]["X-CinemaAbyss-Delivery"], "the same delivery, retried"
+    assert time.monotonic() - started >= 2, "after the first backoff (NOTIFY_BACKOFF_S = 2)"
+    wait_until(lambda: webhooks.recent_deliveries(url=db_url)[0]["state"] == "delivered", timeout=10, interval=0.1)
+    assert webhooks.recent_deliveries(url=db_url)[0]["attempts"] == 2
