@@ -14,9 +14,22 @@ import pytest
 
 from strangler import flags, notify, rollouts, webhooks
 from tests.proxy.conftest import libpq_url
-from tests.support.processes import wait_until
+from tests.support.processes import running, wait_until
+from tests.worker.conftest import private_redis_url, relay_env
 
 DOMAIN = "users"
+#: A Redis database of the notifier's own: relay tests elsewhere run workers of their own on theirs,
+#: and a delivery task taken by a worker on another database would be lost.
+NOTIFIER_REDIS_DB = 12
+
+
+@pytest.fixture(scope="module")
+def notifier(db_url, redis_url, kafka_brokers):
+    """``python -m worker`` and ``python -m worker.beat`` on a broker database of their own."""
+    env = {**relay_env(redis_url, kafka_brokers), "REDIS_URL": private_redis_url(redis_url, NOTIFIER_REDIS_DB)}
+    with running("notify-worker", "worker", env=env, health_path=None), \
+            running("notify-beat", "worker.beat", env=env, health_path=None):
+        yield env
 
 
 class Receiver:
@@ -157,7 +170,7 @@ def test_test_send_delivers_at_once_and_is_audited(receiver, clean, http, db_url
     assert secret not in json.dumps(webhooks.list_endpoints(url=db_url)), "secrets never leave the store"
 
 
-def test_the_worker_tells_a_receiver_and_retries_a_failed_send_with_backoff(relay, receiver, clean, db_url):
+def test_the_worker_tells_a_receiver_and_retries_a_failed_send_with_backoff(notifier, receiver, clean, db_url):
     """Real worker and beat: the beat's scan finds the plan's start, Celery delivers it, a 500 is retried."""
     webhooks.create({"name": "live", "url": receiver.url}, "admin", url=db_url)
 
