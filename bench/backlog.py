@@ -317,6 +317,9 @@ def drain(url: str, redis_url: str, brokers: str, topic: str, rows: int, *, outa
         beat.stop()
         engine.dispose()
     check = check_topic(brokers, topic, rows)
+    with engine.begin() as conn:  # a million relayed rows are a gigabyte: do not keep them
+        conn.execute(text("TRUNCATE outbox"))
+    engine.dispose()
     return Drain(rows, seconds, sampler.samples["worker"], sampler.samples["beat"], check,
                  resumed_after_s=None if resumed_at is None else resumed_at - restarted_at,
                  outage_s=None if stopped_at is None else restarted_at - stopped_at)
