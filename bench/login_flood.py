@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import random
 import statistics
 import sys
 import tempfile
@@ -141,7 +142,8 @@ class Phase:
 
 def _register(base: str) -> str:
     username = f"bench{uuid.uuid4().hex[:10]}"
-    with _client(base, "127.0.3.1") as client:
+    # a fresh address each run: sign-ups are budgeted per address and hour
+    with _client(base, f"127.3.{random.randrange(256)}.{random.randrange(1, 255)}") as client:
         response = client.post("/api/auth/register", json={"username": username, "email": f"{username}@example.com",
                                                           "password": PASSWORD})
         response.raise_for_status()
