@@ -138,7 +138,8 @@ def test_a_completed_payment_below_the_plan_price_does_not_extend(user):
 
 def test_an_event_naming_another_user_does_not_extend_theirs(user, apps):
     name = unique("thief")
-    thief = apps["users"].test_client().post("/api/users", json={"username": name, "email": f"{name}@x.io"}).json
+    thief = apps["users"].test_client().post("/api/users", json={"username": name, "email": f"{name}@x.io"},
+                                                  headers=ADMIN).json
     payment = payments.create_payment({"user_id": user["id"], "amount": 9.99, "plan_type": "basic"})
     payments.change_status(payment["id"], "completed")
     assert reactions.handle_payment_event(_envelope(payment["id"], thief["id"], "basic")) == "unpaid"
