@@ -43,10 +43,20 @@ def rollout_group() -> None:
 @click.option("--max-p99-ratio", type=float, help="service p99 / monolith p99 gate (default 2.0)")
 @click.option("--max-mismatch-rate", type=float, help="shadow mismatch-rate gate (default 0.01)")
 @click.option("--min-requests", type=int, help="service requests a step needs before it is judged (default 50)")
-def start_command(domain: str, steps: str, hold_seconds: int, **gates) -> None:
+@click.option("--max-p50-ratio", type=float, help="service p50 / monolith p50 gate (default 1.5)")
+@click.option("--alpha", type=float, help="significance level of the judge's tests (default 0.05)")
+@click.option("--max-inconclusive", "max_inconclusive_s", type=int,
+              help="seconds an inconclusive gate may hold a step past its hold time (default 300)")
+@click.option("--dry-run", "dry_run", multiple=True,
+              help="gate judged and recorded but never acted on: error_rate | latency | mismatch | all (repeatable)")
+@click.option("--reason", default="", help="why (goes into the audit row)")
+def start_command(domain: str, steps: str, hold_seconds: int, reason: str, **gates) -> None:
     """Start a plan for DOMAIN (moves the flag to the first step now)."""
-    chosen = {name: value for name, value in gates.items() if value is not None}
-    plan = _call(rollouts.start, domain, _actor(), steps=steps, hold_seconds=hold_seconds, gates=chosen)
+    chosen = {name: value for name, value in gates.items() if value not in (None, ())}
+    if "dry_run" in chosen:
+        chosen["dry_run"] = "all" if "all" in chosen["dry_run"] else ",".join(chosen["dry_run"])
+    plan = _call(rollouts.start, domain, _actor(), steps=steps, hold_seconds=hold_seconds, gates=chosen,
+                 reason=reason)
     click.echo(_line(plan, domain))
 
 
@@ -67,9 +77,23 @@ _simple("abort", rollouts.abort, "End DOMAIN's plan and send the domain back to 
 @click.argument("domain", type=DOMAIN)
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def status_command(domain: str, as_json: bool) -> None:
-    """Show DOMAIN's plan."""
+    """Show DOMAIN's plan, the judge's latest verdicts and the step timeline."""
     plan = _call(rollouts.get_plan, domain)
-    click.echo(json.dumps(plan, indent=2) if as_json else _line(plan, domain))
+    if as_json:
+        click.echo(json.dumps({**plan, "timeline": rollouts.timeline(domain)} if plan else plan, indent=2))
+        return
+    click.echo(_line(plan, domain))
+    if plan is None:
+        return
+    for verdict in (plan.get("judgement") or {}).get("verdicts", []):
+        click.echo(_verdict(verdict))
+    for step in rollouts.timeline(domain):
+        click.echo(f"  {step['at'][:19]}Z  {step['action']:<12} {step['percent']:>3}%  {step['reason'] or ''}")
+
+
+def _verdict(v: dict) -> str:
+    dry = " (dry-run)" if v["dry_run"] else ""
+    return f"    {v['gate']:<10} {v['outcome']:<12} n {v['n_service']}/{v['n_baseline']}{dry}  {v['summary']}"
 
 
 commands = [rollout_group]

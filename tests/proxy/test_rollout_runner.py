@@ -11,7 +11,9 @@ import httpx
 import psycopg
 import pytest
 import redis
+from click.testing import CliRunner
 
+from cinemaabyss.commands.rollout import rollout_group
 from strangler import flags, rollouts
 from strangler.rollout_gates import latency_field
 from tests.proxy.conftest import libpq_url
@@ -198,3 +200,20 @@ def test_live_a_slower_service_holds_the_plan_and_rolls_it_back_on_latency_with_
     assert latency["outcome"] == "fail" and latency["p_value"] < 0.05 and latency["effect"] > 0.9, latency
     assert "latency" in rollouts.timeline("movies", url=db_url)[-1]["reason"]
     assert set(seen) == {200}, seen
+
+
+def test_the_cli_starts_a_judged_plan_and_prints_its_verdicts_and_timeline(runner, db_url):
+    cli = CliRunner()
+    started = cli.invoke(rollout_group, ["start", DOMAIN, "--steps", "10,100", "--hold", "1", "--min-requests", "20",
+                                         "--dry-run", "latency", "--reason", "terminal canary"])
+    assert started.exit_code == 0, started.output
+    plan = rollouts.get_plan(DOMAIN, url=db_url)
+    assert plan["gates"]["dry_run"] == ["latency"]
+    _traffic(runner, plan["step_started_at"], service_s=0.050, monolith_s=0.010)
+    wait_until(lambda: rollouts.tick(runner, url=db_url).get(DOMAIN) == "advanced", timeout=10, interval=0.1)
+    status = cli.invoke(rollout_group, ["status", DOMAIN])
+    assert status.exit_code == 0, status.output
+    assert "terminal canary" in status.output and "advanced" in status.output
+    assert any(line.split()[:2] == ["latency", "fail"] and "(dry-run)" in line for line in status.output.splitlines())
+    bad = cli.invoke(rollout_group, ["start", "movies", "--dry-run", "speed"])
+    assert bad.exit_code != 0 and "unknown gate" in bad.output
