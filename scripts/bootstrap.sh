@@ -45,6 +45,9 @@ if [[ ! -x .venv/bin/python ]] && ! python3.11 -m ensurepip --version >/dev/null
   packages+=(python3.11-venv)
 fi
 if [[ $WITH_TEST -eq 1 ]]; then have chromium || packages+=(chromium); fi
+# promtool (alert-rule tests) from Debian's prometheus package: seconds, where building the Go
+# module takes many minutes on two cores
+if [[ $WITH_TEST -eq 1 ]]; then have promtool || packages+=(prometheus); fi
 
 stop_debian_services() {
   # Debian's postinst may start its own server on the default port (systemd machines); the stack
@@ -57,6 +60,8 @@ stop_debian_services() {
           while read -r ver name; do $SUDO pg_ctlcluster "$ver" "$name" stop || true; done ;;
       redis-server)
         $SUDO service redis-server stop >/dev/null 2>&1 || true ;;
+      prometheus)
+        $SUDO service prometheus stop >/dev/null 2>&1 || true ;;
     esac
   done
 }

@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# Install promtool (validates deploy/prometheus/alerts.yml in the deploy tests) as a Go module:
+# Find promtool (validates deploy/prometheus/alerts.yml in the deploy tests) and print its path
+# on the last line (tests read it).
+#
+# `scripts/bootstrap.sh --test` installs it from Debian's `prometheus` package (seconds). Where
+# there is no promtool on PATH (another distribution), it is built as a Go module instead:
 #
 #   promtool  github.com/prometheus/prometheus/cmd/promtool
 #
-# It lands in ${CINEMAABYSS_GO_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/cinemaabyss/go-bin}, beside
-# helm and kubeconform (scripts/install-go-tools.sh); a promtool of the pinned version already
-# there is not rebuilt. Prints the binary's path on its last line (tests read it). Needs only
-# `go` and the Go module proxy (the first build takes a few minutes: Prometheus is large).
+# into ${CINEMAABYSS_GO_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/cinemaabyss/go-bin}; a promtool of
+# the pinned version already there is not rebuilt (the first build takes many minutes:
+# Prometheus is large).
 set -euo pipefail
+
+if command -v promtool >/dev/null 2>&1; then
+  command -v promtool
+  exit 0
+fi
 
 PROMETHEUS_MODULE_VERSION="${PROMETHEUS_MODULE_VERSION:-v0.316.0}"  # the Go module's tag of Prometheus 3.x
 
 DIR="${CINEMAABYSS_GO_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/cinemaabyss/go-bin}"
 mkdir -p "$DIR"
 die() { echo "install-promtool: $*" >&2; exit 1; }
-command -v go >/dev/null 2>&1 || die "go is not installed (Debian: apt-get install golang-go, or go.dev)"
+command -v go >/dev/null 2>&1 || die "neither promtool nor go is installed (Debian: apt-get install prometheus)"
 
 MODULE="github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION"
 LOG="$DIR/install-promtool.log"
