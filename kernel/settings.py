@@ -219,6 +219,10 @@ class Settings:
         "PROXY_ROLLBACK_WITNESSES", "3",
         "proxy: distinct callers whose service failures it takes to auto-roll back (connect failures need none)",
     )
+    proxy_rollback_p99_percent: int = _setting(
+        "PROXY_ROLLBACK_P99_PERCENT", "0",
+        "proxy: auto-roll back when the service's p99 exceeds this % of the monolith's (e.g. 300; 0 = off)",
+    )
     proxy_idempotency_max_keys: int = _setting(
         "PROXY_IDEMPOTENCY_MAX_KEYS", "1000", "proxy: Idempotency-Keys one caller may hold at once (a day each)"
     )

@@ -85,7 +85,8 @@ class Gateway:
         #: upstream base URLs, lower-case: an answer's Location under one of them is made relative
         self.internal = tuple(url.lower() for url in (self.upstreams.monolith, *self.upstreams.services.values()))
         self.recorder = metrics.Recorder()
-        self.rollbacks = AutoRollback(self.cache, settings.proxy_rollback_witnesses)
+        self.rollbacks = AutoRollback(self.cache, settings.proxy_rollback_witnesses,
+                                      settings.proxy_rollback_p99_percent)
         self.client: Client | None = None
         self.shadower: Shadower | None = None
         self.flusher: metrics.TrafficFlusher | None = None
@@ -415,6 +416,8 @@ class Gateway:
             self.recorder.upstream_error(route, backend)
         else:
             self.recorder.count(now, rollout_gates.latency_field(route, backend, seconds))
+            if self.rollbacks.latencies is not None and flag is not None:
+                self.rollbacks.latency(route, backend, seconds, now, flag, caller)
         if backend == "service" and flag is not None:  # pinned requests and health probes judge nothing
             self.rollbacks.record(route, failures.answered(status), now, flag, caller)
 

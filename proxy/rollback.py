@@ -36,6 +36,7 @@ import psycopg
 
 from proxy.failures import WITNESSES, ConsecutiveFailures, Outcome
 from proxy.flagcache import CONNECT_KWARGS, FlagCache
+from proxy.latency import LatencyWatch
 from proxy.metrics import ROLLBACKS
 from proxy.routing import Flag
 from strangler import flag_contract as contract
@@ -117,9 +118,11 @@ def _actor() -> str:
 class AutoRollback:
     """Watches service error rates and rolls a domain back when its threshold is crossed."""
 
-    def __init__(self, cache: FlagCache, witnesses: int = WITNESSES) -> None:
+    def __init__(self, cache: FlagCache, witnesses: int = WITNESSES, p99_percent: int = 0) -> None:
         self.cache = cache
         self.witnesses = max(1, witnesses)
+        #: the latency rule (:mod:`proxy.latency`), ``None`` when off
+        self.latencies = LatencyWatch(p99_percent / 100, self.witnesses) if p99_percent > 0 else None
         self.windows: dict[str, ErrorWindow] = {}
         self.streaks = ConsecutiveFailures(self.witnesses)
         self._running: set[str] = set()
@@ -143,12 +146,23 @@ class AutoRollback:
         if reason is not None:
             self.trigger(flag, reason)
 
+    def latency(self, domain: str, backend: str, seconds: float, now: int, flag: Flag, caller: str) -> None:
+        """Count an answered attempt's latency; check the p99 rule at most once a second."""
+        self.latencies.add(domain, backend, seconds, now, caller)
+        if not flag.auto_rollback or flag.mode == "monolith" or domain in self._running:
+            return
+        reason = self.latencies.verdict(domain, now, flag.rollback_min_requests)
+        if reason is not None:
+            self.trigger(flag, reason)
+
     def trigger(self, flag: Flag, reason: str) -> None:
         """Roll ``flag.domain`` back locally now and in the database in the background."""
         domain = flag.domain
         self._running.add(domain)
         self.cache.replace_flag(dataclasses.replace(flag, mode="monolith"), "local-rollback")
         self.windows.pop(domain, None)
+        if self.latencies is not None:
+            self.latencies.clear(domain)
         self.streaks.clear(domain)
         ROLLBACKS.labels(domain).inc()
         log.warning("%s: %s", domain, reason)
