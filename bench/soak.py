@@ -157,10 +157,10 @@ def _create_users(count: int) -> list[int]:
 class Load:
     """The open-loop generator: one request every ``1/rate`` s, whatever the answers take."""
 
-    def __init__(self, base: str, rate: float, users: list[int], user_tokens: dict[int, str], editor: str,
-                 run: Run) -> None:
-        self.base, self.rate, self.users, self.tokens, self.editor, self.run = base, rate, users, user_tokens, \
-            editor, run
+    def __init__(self, base: str, rate: float, users: list[int], user_tokens: dict[int, str],
+                 editor_tokens: dict[int, str], run: Run) -> None:
+        self.base, self.rate, self.users, self.tokens, self.editors, self.run = base, rate, users, user_tokens, \
+            editor_tokens, run
         self.random = random.Random(7)  # a reproducible mix; not a secret
 
     def _request(self) -> tuple[str, str, str, dict | None, dict[str, str]]:
@@ -181,7 +181,7 @@ class Load:
             return "rate", "POST", f"/api/movies/{movie}/ratings", {"rating": self.random.randint(1, 10)}, auth
         return "create", "POST", "/api/movies", {"title": f"Soak new {uuid.uuid4().hex[:8]}", "description": "s",
                                                   "rating": 5, "genres": ["Drama"]}, \
-            {"Authorization": f"Bearer {self.editor}", "Idempotency-Key": uuid.uuid4().hex}
+            {"Authorization": f"Bearer {self.editors[user]}", "Idempotency-Key": uuid.uuid4().hex}
 
     async def _one(self, client, started0: float, sem: asyncio.Semaphore) -> None:
         kind, method, path, body, headers = self._request()
@@ -356,7 +356,9 @@ def main() -> None:
         users = _create_users(USERS)
         seconds = int(args.minutes * 60) + 600
         tokens = {u: stack.token(u, "user", seconds) for u in users}
-        editor = stack.token(users[0], "editor", seconds)
+        # creates come from every user as an editor: the gateway holds 1,000 Idempotency-Keys per
+        # caller a day, which one editor creating two movies a second would exhaust in minutes
+        editors = {u: stack.token(u, "editor", seconds) for u in users}
         run = Run()
         print(f"soak stack up (load {load_average()}); {args.minutes:g} min at {args.rate:g} req/s", flush=True)
         stop = threading.Event()
@@ -367,7 +369,7 @@ def main() -> None:
                                     daemon=True)]
         for thread in threads:
             thread.start()
-        asyncio.run(Load(gateway, args.rate, users, tokens, editor, run).run_for(args.minutes * 60, started0))
+        asyncio.run(Load(gateway, args.rate, users, tokens, editors, run).run_for(args.minutes * 60, started0))
         stop.set()
         for thread in threads:
             thread.join(30)
