@@ -43,9 +43,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from control_plane.payments_unsettled import bp as payments_unsettled_bp
     from control_plane.roles import can
     from control_plane.rollouts import bp as rollouts_bp
-    from control_plane.webhooks import bp as webhooks_bp
     from control_plane.secret import load_secret_key
     from control_plane.shadow import bp as shadow_bp
+    from control_plane.webhooks import bp as webhooks_bp
 
     settings = settings or get_settings()
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
