@@ -7,11 +7,10 @@ CLI   := $(VENV)/cinemaabyss
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-# Tests that need no PostgreSQL, Redis or Kafka: `make test-fast` runs them alone (with the
-# service URLs pointed at closed ports, so a test that reaches for a service fails at once).
-FAST_TESTS := tests/unit tests/deploy/test_compose.py tests/deploy/test_dockerfile.py \
-	tests/proxy/test_bucketing.py tests/proxy/test_routing_rules.py \
-	tests/domain_services/test_tokens.py tests/domain_services/test_identity.py
+# Tests that need no PostgreSQL, Redis or Kafka live in tests/unit (by area beneath it): `make
+# test-fast` runs them alone (with the service URLs pointed at closed ports, so a test that
+# reaches for a service fails at once).
+FAST_TESTS := tests/unit
 NO_SERVICES := DATABASE_URL=postgresql+psycopg://nobody@127.0.0.1:9/none REDIS_URL=redis://127.0.0.1:9/0 \
 	KAFKA_BROKERS=127.0.0.1:9
 # the fuzzing plugins cost seconds of imports and no fast test uses them

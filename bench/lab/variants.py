@@ -13,7 +13,7 @@ that), so a difference in the experiments is that thing's:
   pyreqwest (one-piece and streamed, as the gateway calls it).
 
 The aiohttp-forwarding gateway measured before the switch to pyreqwest is in git history
-(``bench/proposals/02-pyreqwest-forwarding.md`` has its figures).
+(docs/data-plane.md, "Forwarding through pyreqwest", has its figures).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Topic viewer items of the second round: partition picker, filters kept after produce, masking
+"""Topic viewer: partition picker, filters kept after produce, masking
 by field name, consumer groups with state/members/lag, links from an event to its record."""
 
 from __future__ import annotations
