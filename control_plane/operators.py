@@ -114,13 +114,6 @@ def delete_operator(operator_id: int, *, actor: str) -> None:
     audit_log.record(actor, "operator.changed", before=before, after={"deleted": True}, reason="deleted")
 
 
-def get_operator(operator_id: int) -> OperatorInfo | None:
-    """An active operator by id (the session loader), or None."""
-    with read_session() as session:
-        row = session.get(Operator, operator_id)
-        return _info(row) if row is not None and row.active else None
-
-
 def session_operator(operator_id: int, login_at: float) -> OperatorInfo | None:
     """The active operator of a session opened at ``login_at`` (epoch s), or None if revoked.
 
