@@ -2,7 +2,7 @@
 
 Domain tables live in their domain package (``movies/models.py`` ...). Every model derives
 from :class:`~kernel.db.Base`, so Alembic sees one metadata
-(``kernel.metadata.load_all_models``).
+(``cinemaabyss.schema.load_all_models``).
 """
 
 from __future__ import annotations

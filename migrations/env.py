@@ -11,7 +11,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import create_engine, text
 
-from kernel.metadata import load_all_models
+from cinemaabyss.schema import load_all_models
 from kernel.settings import get_settings
 
 config = context.config

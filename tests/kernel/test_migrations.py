@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from cinemaabyss.commands.db import alembic_config
-from kernel.metadata import load_all_models
+from cinemaabyss.schema import load_all_models
 
 EXPECTED_TABLES = {
     "users",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, inspect
 
-from kernel.metadata import load_all_models
+from cinemaabyss.schema import load_all_models
 
 
 def test_every_model_index_exists_in_the_migrated_schema(db_url):

@@ -37,3 +37,12 @@ def test_the_gateway_may_import_no_domain_package():
     forbidden = _modules(_contracts()["importlinter:contract:gateway"]["forbidden_modules"])
     assert {d.package for d in registry.DOMAINS} <= forbidden
     assert {"sqlalchemy", "flask", "control_plane"} <= forbidden
+
+
+def test_no_importlib_side_door_below_the_composition_root():
+    """import-linter cannot see ``importlib`` imports; the kernel, the strangler control, the
+    eventing machinery and the domains must not use them (deployments such as the monolith may)."""
+    lower = ["kernel", "strangler", "eventing", *(d.package.replace(".", "/") for d in registry.DOMAINS if d.models)]
+    offenders = [p.relative_to(ROOT).as_posix()
+                 for package in lower for p in (ROOT / package).rglob("*.py") if "importlib" in p.read_text()]
+    assert offenders == []

@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import fields
 
-from kernel import event_types, metadata, models, registry
+from cinemaabyss import schema
+from kernel import event_types, models, registry
 from kernel.settings import Settings, load_settings
 
 
@@ -32,7 +33,7 @@ def test_every_topic_is_a_domain_topic_and_every_event_type_goes_to_one():
 
 
 def test_models_of_every_domain_are_in_the_metadata():
-    tables = metadata.load_all_models().tables
+    tables = schema.load_all_models().tables
     for module in registry.MODEL_MODULES:
         declared = importlib.import_module(module)
         assert any(getattr(obj, "__table__", None) is not None and obj.__table__.name in tables
