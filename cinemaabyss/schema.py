@@ -1,5 +1,8 @@
 """Import every model module so ``Base.metadata`` is complete (Alembic, schema tests).
 
+It lives in the composition root because importing every domain's models is an upward
+import the kernel must never make (the kernel declares its own tables only).
+
 The modules are the domain registry's (``registry.MODEL_MODULES``): the kernel's tables plus
 each declared domain's ``models``.
 """
