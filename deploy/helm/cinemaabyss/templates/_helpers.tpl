@@ -82,4 +82,13 @@ env:
         name: {{ include "cinemaabyss.secretName" $.root }}
         key: {{ $key }}
   {{- end }}
+  {{- /* provider keys exist only when set (secrets.stripe*, secrets.yookassa*) */}}
+  {{- range $key := list "STRIPE_API_KEY" "STRIPE_WEBHOOK_SECRET" "YOOKASSA_SECRET_KEY" }}
+  - name: {{ $key }}
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "cinemaabyss.secretName" $.root }}
+        key: {{ $key }}
+        optional: true
+  {{- end }}
 {{- end -}}
