@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -120,6 +121,9 @@ def test_live_part_shows_a_change_made_elsewhere(as_role):
     html = viewer.get("/strangler/users/live").get_data(as_text=True)
     assert "gradual 35%" in html and "changed from the CLI" in html
     assert 'hx-trigger="every 5s"' in html
+    # the change's time and the history rows in the console's one format (year, seconds, zone)
+    stamps = re.findall(r"<time datetime=\"[^\"]+\">(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)</time>", html)
+    assert len(stamps) >= 2, html
 
 
 def test_card_shows_per_domain_traffic_and_observed_share(as_role, redis_url):
