@@ -20,14 +20,10 @@ a Redis outage drops those counts and is logged, it never slows requests down.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import math
-import time
 from bisect import bisect_left
 from collections import defaultdict
 
-import redis.asyncio as aioredis
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -39,7 +35,7 @@ from prometheus_client import (
     values,
 )
 
-log = logging.getLogger(__name__)
+from proxy.flusher import RedisFlusher
 
 TRAFFIC_TTL = 600
 LABELS = ("domain", "backend", "status")
@@ -151,29 +147,14 @@ def _observe_many(hist: Histogram, amounts: list[float]) -> None:
             cells[i].inc(n)
 
 
-class TrafficFlusher:
+class TrafficFlusher(RedisFlusher):
     """Background task writing :meth:`Recorder.take_pending` to Redis once a second."""
 
+    name = "traffic counters"
+
     def __init__(self, recorder: Recorder, redis_url: str, interval: float = 1.0) -> None:
+        super().__init__(redis_url, interval)
         self.recorder = recorder
-        self.redis = aioredis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
-        self.interval = interval
-        self._task: asyncio.Task | None = None
-        self._warned = 0.0
-
-    def start(self) -> None:
-        """Start flushing."""
-        self._task = asyncio.create_task(self._run(), name="traffic-flusher")
-
-    async def stop(self) -> None:
-        """Flush what is left and stop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        with contextlib.suppress(Exception):
-            await self.flush()
-        await self.redis.aclose()
 
     async def flush(self) -> None:
         """Write the pending counts in one pipeline."""
@@ -188,15 +169,6 @@ class TrafficFlusher:
             pipe.expire(key, TRAFFIC_TTL)
         await pipe.execute()
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.flush()
-            except Exception as exc:  # Redis down: drop this second's counts, keep serving
-                if time.monotonic() - self._warned > 30:
-                    self._warned = time.monotonic()
-                    log.warning("traffic counters not written to Redis: %s", exc)
 
 
 def render() -> tuple[bytes, str]:

@@ -27,12 +27,12 @@ import time
 from collections import defaultdict
 
 import psycopg
-import redis.asyncio as aioredis
 from psycopg.types.json import Jsonb
 from pyreqwest.client import Client
 from pyreqwest.exceptions import PyreqwestError
 
 from kernel.settings import Settings
+from proxy.flusher import RedisFlusher
 from proxy.metrics import SHADOW, Recorder
 from proxy.pgmirror import CONNECT_KWARGS, PgMirror, libpq_url
 from strangler import shadow_contract as contract
@@ -83,24 +83,23 @@ class ShadowRuleCache(PgMirror):
             self.version += 1
 
 
-class ShadowCounters:
+class ShadowCounters(RedisFlusher):
     """Per-minute path counters and A/A noise: dict increments in memory, one Redis pipeline a second.
 
     After each flush the merged noise of every domain seen is read back, so all workers judge
     by what any of them learned.
     """
 
+    name = "shadow counters"
+
     def __init__(self, redis_url: str, interval: float = 1.0) -> None:
-        self.redis = aioredis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
-        self.interval = interval
+        super().__init__(redis_url, interval)
         self._counts: defaultdict[str, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._paths: dict[str, set[str]] = {}  # key → distinct path fields this minute
         self._noise: defaultdict[str, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.noise_rules: dict[str, list[Rule]] = {}
         self.noise_version = 0
         self._domains: set[str] = set()
-        self._task: asyncio.Task | None = None
-        self._warned = 0.0
 
     def comparison(self, domain: str, result: str, outcome: Comparison | None, now: float) -> None:
         """Count one comparison (``outcome`` is ``None`` for an error)."""
@@ -127,20 +126,6 @@ class ShadowCounters:
         for path, kind in noise_hits(outcome):
             fields[contract.noise_field(kind, path)] += 1
 
-    def start(self) -> None:
-        """Start flushing."""
-        self._task = asyncio.create_task(self._run(), name="shadow-counters")
-
-    async def stop(self) -> None:
-        """Flush what is left and stop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        with contextlib.suppress(Exception):
-            await self.flush()
-        await self.redis.aclose()
-
     async def flush(self) -> None:
         """Write the pending counts in one pipeline, then re-read every seen domain's noise."""
         counts, self._counts = self._counts, defaultdict(lambda: defaultdict(int))
@@ -166,17 +151,6 @@ class ShadowCounters:
             if rules != self.noise_rules.get(domain, []):
                 self.noise_rules[domain] = rules
                 self.noise_version += 1
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.flush()
-            except Exception as exc:  # Redis down: drop this second's counts, keep comparing
-                if time.monotonic() - self._warned > 30:
-                    self._warned = time.monotonic()
-                    log.warning("shadow counters not written to Redis: %s", exc)
-
 
 class SampleWriter:
     """Writes sampled mismatches to ``shadow_samples`` from a bounded queue, pruning each domain to its cap."""
