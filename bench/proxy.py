@@ -1,4 +1,4 @@
-"""Proxy benchmark: this gateway vs Go's httputil.ReverseProxy in front of nginx (issue #15).
+"""Proxy benchmark: this gateway vs Go's httputil.ReverseProxy in front of nginx.
 
 One run, four targets alternating for ``--rounds`` rounds (wrk, 1 thread, 32 connections,
 ``--duration`` s each): direct nginx; the gateway (``python -m proxy``, 2 workers, every

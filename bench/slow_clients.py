@@ -1,6 +1,6 @@
 """Slow-client benchmark: 256 connections trickling request bodies vs. everyone else's reads.
 
-The attack from issue #10: connections that send a login body one byte at a time. Before the
+The slow-body attack: connections that send a login body one byte at a time. Before the
 gateway buffered bodies, 16 of them held every thread of the monolith and every other request
 timed out. Here the gateway (``python -m proxy``, 2 workers, default limits) fronts the real
 monolith (gunicorn, ``WEB_WORKERS`` x ``WEB_THREADS`` threads) on a private ``_bench`` database:

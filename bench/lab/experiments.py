@@ -1,4 +1,4 @@
-"""Side-by-side experiments on the gateway's data plane (issue #15), one group per run.
+"""Side-by-side experiments on the gateway's data plane, one group per run.
 
 Every variant of a group runs at the same time on its own port in front of the same nginx;
 wrk (1 thread, 32 connections) alternates between them for ``--rounds`` rounds, so machine
