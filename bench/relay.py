@@ -38,24 +38,9 @@ TARGET_P99_MS = 500
 
 def bench_database(url: str) -> str:
     """Create and migrate ``<db>_bench`` if needed; returns its URL."""
-    from alembic import command
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    from bench.backlog import bench_database as create
 
-    from cinemaabyss.commands.db import alembic_config
-
-    base = make_url(url)
-    name = f"{base.database.removesuffix('_test')}_bench"
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    bench_url = base.set(database=name).render_as_string(hide_password=False)
-    config = alembic_config(bench_url)
-    config.attributes["configure_logging"] = False
-    command.upgrade(config, "head")
-    return bench_url
+    return create(url, "bench")
 
 
 _INSERT = """
