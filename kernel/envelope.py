@@ -40,12 +40,3 @@ def make_envelope(
         envelope["sequence"] = sequence
     return envelope
 
-
-def is_stale(envelope: dict[str, Any], last_applied: int | None) -> bool:
-    """Whether ``envelope`` is older than (or the same as) the last update a consumer applied.
-
-    Consumers that keep the last applied ``sequence`` per aggregate call this to drop a late
-    or replayed update; an envelope without a sequence is never stale.
-    """
-    sequence = envelope.get("sequence")
-    return isinstance(sequence, int) and last_applied is not None and sequence <= last_applied

@@ -217,7 +217,3 @@ def verify_claims(token: str, public_pem: str, *, kind: str = ACCESS) -> TokenCl
         expires_at=float(claims["exp"]),
     )
 
-
-def verify_token(token: str, public_pem: str) -> int:
-    """The user id a valid access token names; :class:`InvalidToken` for anything else."""
-    return verify_claims(token, public_pem).user_id

@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from eventing.kafka import producer_config
 from kernel.db import get_engine, read_session, unit_of_work
-from kernel.envelope import is_stale
 from kernel.models import OutboxEvent
 from kernel.outbox import add_event
 from kernel.settings import load_settings
@@ -40,14 +39,6 @@ def test_in_key_order_keeps_each_keys_run_from_its_head_in_sequence():
     ready = in_key_order(rows)
     assert [(r.topic, r.key, r.seq) for r in ready] == [("t", "a", 1), ("t", "a", 2), ("t", "a", 3),
                                                         ("t", "c", 7), ("u", "a", 1)]
-
-
-def test_stale_update_is_detected_by_its_sequence():
-    assert is_stale({"sequence": 3}, last_applied=3)
-    assert is_stale({"sequence": 2}, last_applied=3)
-    assert not is_stale({"sequence": 4}, last_applied=3)
-    assert not is_stale({"id": "x"}, last_applied=3)  # no sequence (events API): never stale
-    assert not is_stale({"sequence": 1}, last_applied=None)
 
 
 class _Error:

@@ -22,7 +22,6 @@ from kernel.tokens import (
     load_or_create_keys,
     load_public_key,
     verify_claims,
-    verify_token,
 )
 
 
@@ -67,7 +66,7 @@ def test_missing_public_key_is_rederived(key_settings):
 def test_round_trip_returns_user_id(keys):
     private_pem, public_pem = keys
     token = issue_token(42, private_pem, 60)
-    assert verify_token(token, public_pem) == 42
+    assert verify_claims(token, public_pem).user_id == 42
     claims = jwt.decode(token, public_pem, algorithms=["EdDSA"], issuer=ISSUER)
     assert claims["sub"] == "42" and claims["exp"] - claims["iat"] == pytest.approx(60)
 
@@ -76,7 +75,7 @@ def test_expired_token_is_rejected(keys):
     private_pem, public_pem = keys
     token = issue_token(1, private_pem, 60, now=datetime.now(UTC) - timedelta(hours=1))
     with pytest.raises(InvalidToken, match="expired"):
-        verify_token(token, public_pem)
+        verify_claims(token, public_pem)
 
 
 def test_tampered_payload_is_rejected(keys):
@@ -86,13 +85,13 @@ def test_tampered_payload_is_rejected(keys):
     claims["sub"] = "2"
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     with pytest.raises(InvalidToken):
-        verify_token(f"{header}.{forged}.{signature}", public_pem)
+        verify_claims(f"{header}.{forged}.{signature}", public_pem)
 
 
 def test_token_from_another_key_is_rejected(keys):
     other_private, _ = generate_keys()
     with pytest.raises(InvalidToken):
-        verify_token(issue_token(1, other_private, 60), keys[1])
+        verify_claims(issue_token(1, other_private, 60), keys[1])
 
 
 def test_other_algorithms_are_rejected(keys):
@@ -100,10 +99,10 @@ def test_other_algorithms_are_rejected(keys):
     exp = datetime.now(UTC) + timedelta(minutes=5)
     unsigned = jwt.encode({"sub": "1", "exp": exp, "iss": ISSUER}, None, algorithm="none")
     with pytest.raises(InvalidToken):
-        verify_token(unsigned, public_pem)
+        verify_claims(unsigned, public_pem)
     hmac = jwt.encode({"sub": "1", "exp": exp, "iss": ISSUER}, "a-shared-secret-long-enough-for-hs256!!", "HS256")
     with pytest.raises(InvalidToken):
-        verify_token(hmac, public_pem)
+        verify_claims(hmac, public_pem)
 
 
 @pytest.mark.parametrize("claims", [
@@ -115,13 +114,13 @@ def test_other_algorithms_are_rejected(keys):
 def test_tokens_missing_or_bad_claims_are_rejected(keys, claims):
     private_pem, public_pem = keys
     with pytest.raises(InvalidToken):
-        verify_token(jwt.encode(claims, private_pem, algorithm="EdDSA"), public_pem)
+        verify_claims(jwt.encode(claims, private_pem, algorithm="EdDSA"), public_pem)
 
 
 @pytest.mark.parametrize("garbage", ["", "abc", "a.b.c", "Bearer x"])
 def test_garbage_is_rejected(keys, garbage):
     with pytest.raises(InvalidToken):
-        verify_token(garbage, keys[1])
+        verify_claims(garbage, keys[1])
 
 
 def test_claims_carry_role_and_sub_second_issue_time(keys):
@@ -143,7 +142,7 @@ def test_refresh_token_is_not_an_access_token_and_vice_versa(keys):
     with pytest.raises(InvalidToken, match="expected access"):
         verify_claims(refresh, public_pem)
     with pytest.raises(InvalidToken):
-        verify_token(refresh, public_pem)
+        verify_claims(refresh, public_pem)
     assert verify_claims(refresh, public_pem, kind=REFRESH).user_id == 3
     with pytest.raises(InvalidToken):
         verify_claims(issue_token(3, private_pem, 60), public_pem, kind=REFRESH)
