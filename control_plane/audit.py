@@ -14,7 +14,7 @@ from control_plane import audit_log
 from control_plane.admin_support import RECORD_VIEWS
 from control_plane.query import BadQuery, int_arg, text_arg, when_arg
 from control_plane.roles import can, requires
-from kernel.models import FLAG_DOMAINS
+from kernel.registry import FLAGGED
 
 bp = Blueprint("audit", __name__)
 MAX_PAGE = 100_000
@@ -67,5 +67,5 @@ def page():
     result = audit_log.search(flt)
     query = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("audit.html", result=result, flt=flt, args=request.args, query=query,
-                           domains=FLAG_DOMAINS, actions=audit_log.known_actions(), kinds=audit_log.KINDS,
+                           domains=FLAGGED, actions=audit_log.known_actions(), kinds=audit_log.KINDS,
                            row_domain=row_domain, record_link=record_link)

@@ -21,8 +21,8 @@ from flask_login import current_user
 
 from control_plane.roles import can, requires
 from kernel.errors import DomainError
+from kernel.registry import FLAGGED
 from strangler import rollouts
-from strangler.flag_contract import FLAG_DOMAINS
 from strangler.judge import GATES as JUDGED_GATES
 from strangler.rollout_plan import DEFAULT_STEPS, Draft, Gates
 
@@ -41,7 +41,7 @@ def _globals() -> dict[str, Any]:
 
 
 def _domain_or_404(domain: str) -> str:
-    if domain not in FLAG_DOMAINS:
+    if domain not in FLAGGED:
         abort(404)
     return domain
 

@@ -21,7 +21,7 @@ from redis import RedisError
 from control_plane.clients import redis_client
 from control_plane.roles import can, requires
 from kernel.errors import DomainError, NotFound
-from kernel.models import FLAG_DOMAINS
+from kernel.registry import FLAGGED
 from strangler import shadow_store
 from strangler.shadow_diff import RULE_MODES
 
@@ -32,7 +32,7 @@ SAMPLES_LISTED = 20
 
 
 def _domain_or_404(domain: str) -> str:
-    if domain not in FLAG_DOMAINS:
+    if domain not in FLAGGED:
         abort(404)
     return domain
 
@@ -46,7 +46,7 @@ def _minutes() -> int:
 @requires("read")
 def index():
     """The first domain's page (each page links the others)."""
-    return redirect(url_for("shadow.page", domain=FLAG_DOMAINS[0]))
+    return redirect(url_for("shadow.page", domain=FLAGGED[0]))
 
 
 @bp.route("/<domain>")
@@ -62,7 +62,7 @@ def page(domain: str):
         error = str(exc)
     rules = report["rules"] if report else [{"id": r.id, "path": r.path, "mode": r.mode}
                                             for r in shadow_store.list_rules(domain)]
-    return render_template("shadow.html", domain=domain, domains=FLAG_DOMAINS, minutes=minutes, windows=WINDOWS,
+    return render_template("shadow.html", domain=domain, domains=FLAGGED, minutes=minutes, windows=WINDOWS,
                            report=report, error=error, rules=rules, modes=RULE_MODES,
                            samples=shadow_store.list_samples(domain, SAMPLES_LISTED),
                            kept=shadow_store.count_samples(domain), can_write=can("flags.write"),

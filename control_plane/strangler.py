@@ -26,7 +26,7 @@ from redis import RedisError
 from control_plane import traffic
 from control_plane.roles import can, requires
 from kernel.errors import DomainError, InvalidInput
-from kernel.models import FLAG_DOMAINS
+from kernel.registry import FLAGGED
 from kernel.validation import whole_number
 from strangler import flags, rollouts
 
@@ -146,7 +146,7 @@ def _change(domain: str, changes: dict[str, Any], endpoint: str):
 
 
 def _domain_or_404(domain: str) -> str:
-    if domain not in FLAG_DOMAINS:
+    if domain not in FLAGGED:
         abort(404)
     return domain
 
@@ -155,7 +155,7 @@ def _domain_or_404(domain: str) -> str:
 @requires("read")
 def page():
     """Every domain's card."""
-    cards = [{**_context(d), "confirm": None, "error": None} for d in FLAG_DOMAINS]
+    cards = [{**_context(d), "confirm": None, "error": None} for d in FLAGGED]
     return render_template("strangler.html", cards=cards, can_write=can("flags.write"), single=False)
 
 
@@ -163,7 +163,7 @@ def page():
 @requires("read")
 def state():
     """``{domain: card version}``: cheap enough to poll every second (two small reads per domain)."""
-    plans = {d: rollouts.get_plan(d) for d in FLAG_DOMAINS}
+    plans = {d: rollouts.get_plan(d) for d in FLAGGED}
     return jsonify({f["domain"]: card_version(f, plans[f["domain"]]) for f in flags.list_flags()})
 
 

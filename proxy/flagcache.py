@@ -12,9 +12,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from kernel.registry import FLAGGED
 from kernel.settings import Settings
 from proxy.pgmirror import CONNECT_KWARGS, PgMirror, libpq_url
-from proxy.routing import FLAGGED_DOMAINS, Flag, RoutingTable
+from proxy.routing import Flag, RoutingTable
 from strangler.flag_contract import FLAG_FIELDS, NOTIFY_CHANNEL, SELECT_ALL, initial_flags
 
 __all__ = ["CONNECT_KWARGS", "FlagCache", "build_table", "defaults_table", "libpq_url"]
@@ -35,7 +36,7 @@ def build_table(settings: Settings, rows: list[tuple], *, version: int, source: 
         if domain in values:
             values[domain] = dict(zip(FLAG_FIELDS, row[1:1 + len(FLAG_FIELDS)], strict=True))
             stamps[domain] = row[-1]
-    flags = {d: Flag(domain=d, updated_at=stamps.get(d), **values[d]) for d in FLAGGED_DOMAINS}
+    flags = {d: Flag(domain=d, updated_at=stamps.get(d), **values[d]) for d in FLAGGED}
     return RoutingTable(flags=flags, version=version, source=source)
 
 

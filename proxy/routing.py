@@ -14,8 +14,6 @@ from kernel import registry
 from proxy.bucketing import in_service
 from strangler.flag_contract import FLAG_DEFAULTS
 
-FLAGGED_DOMAINS = registry.FLAGGED
-
 #: Path prefixes (the domain registry's, docs/api.md) → route. Checked in order; anything else → monolith.
 PREFIXES: tuple[tuple[str, str], ...] = registry.ROUTE_PREFIXES
 

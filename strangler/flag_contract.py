@@ -21,8 +21,6 @@ from kernel import registry
 
 NOTIFY_CHANNEL = "migration_flags"
 FLAG_MODES = ("monolith", "gradual", "service")
-#: Domains that have a routing flag (the registry's; the events service is always served by itself).
-FLAG_DOMAINS: tuple[str, ...] = registry.FLAGGED
 STICKY_KEYS = ("user", "header", "client", "none")
 
 #: Every routing field of a flag and its default (the row's server defaults, migrations 0001/0003).
@@ -140,7 +138,8 @@ def initial_flags(gradual_migration: bool = False, movies_percent: int = 0) -> d
     ``GRADUAL_MIGRATION`` / ``MOVIES_MIGRATION_PERCENT`` (legacy deployment variables, passed in
     by the caller) seed the movies flag: gradual mode at that percent when the former is true.
     """
-    flags = {name: {"domain": name, **FLAG_DEFAULTS, **registry.domain(name).flag_defaults} for name in FLAG_DOMAINS}
+    flags = {name: {"domain": name, **FLAG_DEFAULTS, **registry.domain(name).flag_defaults}
+             for name in registry.FLAGGED}
     if gradual_migration:
         flags["movies"]["mode"] = "gradual"
         flags["movies"]["percent"] = max(0, min(100, int(movies_percent)))

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 from kernel.db import read_session, unit_of_work
 from kernel.errors import InvalidInput
 from kernel.models import FlagAudit
+from kernel.registry import FLAGGED
 from kernel.settings import Settings, get_settings
 from strangler import flag_contract as contract
 from strangler.flag_contract import (
     FLAG_DEFAULTS,
-    FLAG_DOMAINS,
     FLAG_FIELDS,
     FLAG_MODES,
     NOTIFY_CHANNEL,
@@ -98,8 +98,8 @@ _VALIDATORS = {
 
 def validate_domain(domain: str) -> str:
     """``domain`` if it names a flagged domain, else :class:`InvalidInput`."""
-    if domain not in FLAG_DOMAINS:
-        raise InvalidInput(f"unknown domain {domain!r}; expected one of {', '.join(FLAG_DOMAINS)}")
+    if domain not in FLAGGED:
+        raise InvalidInput(f"unknown domain {domain!r}; expected one of {', '.join(FLAGGED)}")
     return domain
 
 
@@ -131,7 +131,7 @@ def list_flags(*, url: str | None = None, settings: Settings | None = None) -> l
     settings = settings or get_settings()
     with read_session(url) as session:
         rows = _rows(session)
-    return [rows[d] if d in rows else _default(d, settings) for d in FLAG_DOMAINS]
+    return [rows[d] if d in rows else _default(d, settings) for d in FLAGGED]
 
 
 def get_flag(domain: str, *, url: str | None = None, settings: Settings | None = None) -> dict[str, Any]:

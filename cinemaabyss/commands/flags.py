@@ -9,10 +9,11 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from kernel.errors import InvalidInput
+from kernel.registry import FLAGGED
 from strangler import flags as flag_store
-from strangler.flag_contract import FLAG_DOMAINS, FLAG_MODES
+from strangler.flag_contract import FLAG_MODES
 
-DOMAIN = click.Choice(FLAG_DOMAINS)
+DOMAIN = click.Choice(FLAGGED)
 
 
 def _actor() -> str:

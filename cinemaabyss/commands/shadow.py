@@ -10,12 +10,12 @@ import redis
 from sqlalchemy.exc import OperationalError
 
 from kernel.errors import DomainError
+from kernel.registry import FLAGGED
 from kernel.settings import get_settings
 from strangler import shadow_store
-from strangler.flag_contract import FLAG_DOMAINS
 from strangler.shadow_diff import RULE_MODES
 
-DOMAIN = click.Choice(FLAG_DOMAINS)
+DOMAIN = click.Choice(FLAGGED)
 
 
 def _actor() -> str:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import fields
+from pathlib import Path
 
 from cinemaabyss import schema
-from kernel import event_types, models, registry
+from kernel import event_types, registry
 from kernel.settings import Settings, load_settings
+
+PACKAGES = ("kernel", "strangler", "eventing", "domain_services", "proxy", "control_plane", "worker",
+            "cinemaabyss", "bench")
 
 
 def test_each_domain_default_url_uses_its_declared_port():
@@ -41,8 +46,26 @@ def test_models_of_every_domain_are_in_the_metadata():
 
 
 def test_flag_domains_are_the_flagged_declarations():
-    assert models.FLAG_DOMAINS == registry.FLAGGED
+    assert tuple(d.name for d in registry.DOMAINS if d.flagged) == registry.FLAGGED
     assert "events" not in registry.FLAGGED  # no monolith counterpart: nothing to migrate
+
+
+#: Old names of the flagged-domain list. ``kernel/models.py`` still defines the alias (nothing
+#: reads it any more); it goes with that module's next edit.
+_ALIASES = ("FLAG_DOMAINS", "FLAGGED_DOMAINS")
+_ALIAS_LEFT_IN = {"kernel/models.py"}
+
+
+def test_the_flagged_domain_list_is_read_under_one_name():
+    root = Path(__file__).resolve().parents[3]
+    readers = sorted(
+        path.relative_to(root).as_posix()
+        for package in PACKAGES
+        for path in (root / package).rglob("*.py")
+        if path.relative_to(root).as_posix() not in _ALIAS_LEFT_IN
+        and any(re.search(rf"\b{alias}\b", path.read_text()) for alias in _ALIASES)
+    )
+    assert readers == [], f"read kernel.registry.FLAGGED instead: {readers}"
 
 
 def test_a_domain_package_is_named_after_it_and_runnable():

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from kernel import registry
 from strangler import flag_contract as contract
 
 
@@ -85,6 +86,6 @@ def test_update_sql_only_names_flag_columns():
 
 def test_defaults_cover_every_domain_and_the_legacy_gradual_seed():
     flags = contract.initial_flags(gradual_migration=True, movies_percent=30)
-    assert set(flags) == set(contract.FLAG_DOMAINS)
+    assert set(flags) == set(registry.FLAGGED)
     assert flags["movies"]["mode"] == "gradual" and flags["movies"]["percent"] == 30
     assert flags["users"]["rollback_consecutive"] == contract.FLAG_DEFAULTS["rollback_consecutive"]
