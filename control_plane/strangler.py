@@ -3,7 +3,7 @@
 Each card shows the domain's own live traffic (requests/s and error rate, monolith vs service),
 the target share next to the share the service really answered, what the sticky key means for
 that share, the rollout plan's progress, and the history. Operators move the share with step
-buttons (1/5/10/25/50/100) or a number box; every change needs a reason (it goes into the
+buttons (the rollout plan's default steps) or a number box; every change needs a reason (it goes into the
 audit row), and sending everything to the service or jumping more than ``CONFIRM_JUMP`` points
 asks for a confirmation first. The live part of each card re-polls every few seconds without
 touching the controls (a half-typed reason survives).
@@ -29,12 +29,12 @@ from kernel.errors import DomainError, InvalidInput
 from kernel.registry import FLAGGED
 from kernel.validation import whole_number
 from strangler import flags, rollouts
+from strangler.rollout_plan import DEFAULT_STEPS
 
 bp = Blueprint("strangler", __name__)
 log = logging.getLogger(__name__)
 #: Percent jumps larger than this need an explicit confirmation.
 CONFIRM_JUMP = 25
-STEPS = (1, 5, 10, 25, 50, 100)
 HISTORY = 8
 SETTINGS_FIELDS = ("sticky_key", "fallback", "auto_rollback", "rollback_error_rate", "rollback_min_requests",
                    "shadow_percent", "rollback_consecutive")
@@ -101,7 +101,7 @@ def _context(domain: str) -> dict[str, Any]:
     plan = rollouts.get_plan(domain)
     return {"flag": flag, "history": flags.flag_history(domain, HISTORY), "stats": _stats(domain),
             "plan": plan, "stickiness": STICKINESS.get(flag["sticky_key"], ""),
-            "steps": STEPS, "can_write": can("flags.write"), "sticky_keys": flags.STICKY_KEYS,
+            "steps": DEFAULT_STEPS, "can_write": can("flags.write"), "sticky_keys": flags.STICKY_KEYS,
             "target": effective_share(flag), "version": card_version(flag, plan)}
 
 

@@ -38,6 +38,7 @@ from strangler.rollout_gates import Readings, bucket_bound
 
 STATES = ("running", "paused", "completed", "rolled_back", "aborted")
 FINISHED = frozenset({"completed", "rolled_back", "aborted"})
+#: The shares a plan walks through by default; also the console card's step buttons.
 DEFAULT_STEPS = (1, 5, 10, 25, 50, 100)
 
 
