@@ -29,7 +29,7 @@ from flask import current_app, request
 from kernel import signed_identity
 from kernel.errors import Forbidden, InvalidInput, Unauthorized
 from kernel.settings import Settings
-from kernel.tokens import ROLES
+from kernel.tokens import PRIVILEGED, ROLES
 
 USER_ID_HEADER = "X-User-Id"
 ROLE_HEADER = "X-User-Role"
@@ -37,10 +37,6 @@ REQUEST_ID_HEADER = "X-Request-Id"
 #: ``app.config`` key of the app's :class:`IdentityCheck` (set by the app factory).
 CHECK_CONFIG = "IDENTITY_CHECK"
 ANONYMOUS = "anonymous"
-#: Roles that may read and change any user's data (the payment side and operators).
-PRIVILEGED = frozenset({"admin", "service"})
-#: Roles that may change the catalogue.
-CATALOGUE_WRITERS = frozenset({"editor", "admin"})
 _MAX_ID = 2**31 - 1
 
 

@@ -37,6 +37,10 @@ PUBLIC_KEY_NAME = "jwt_ed25519.pub"
 # Who a token speaks for. "service" is for machine callers (the payment side); roles are
 # assigned by operators (``cinemaabyss users set-role``), never chosen by the client.
 ROLES = ("user", "editor", "admin", "service")
+#: Roles that may read and change any user's data (the payment side and operators).
+PRIVILEGED = frozenset({"admin", "service"})
+#: Roles that may change the catalogue.
+EDITORS = frozenset({"editor", "admin"})
 ACCESS = "access"
 REFRESH = "refresh"
 KINDS = (ACCESS, REFRESH)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
+from kernel import identity, tokens
 from kernel.settings import load_settings
 from kernel.tokens import (
     ISSUER,
@@ -168,3 +169,8 @@ def test_unknown_role_kind_or_missing_claims_are_rejected(keys, overrides):
 def test_issue_refuses_an_unknown_role(keys):
     with pytest.raises(ValueError):
         issue_token(1, keys[0], 60, role="root")
+
+
+def test_role_groups_are_made_of_token_roles():
+    assert not (tokens.PRIVILEGED | tokens.EDITORS) - set(tokens.ROLES)
+    assert identity.PRIVILEGED is tokens.PRIVILEGED  # the request side reads the one declaration
