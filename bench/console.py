@@ -192,13 +192,17 @@ def main() -> None:
                                             "csrf_token": token})
         assert login.status_code == 302, login.status_code
         if "movies" in parts:
+            from bench.large_data import movie_view
+
+            # looked up by name: flt0_0 is whichever filter column_filters lists first (the rating)
+            genre_filter = movie_view(app).filter_arg("movie_genres.genre", "equals")
             client.get("/admin/movies/")  # warm-up: imports, pools, template compilation
             _report(client, {
                 "first page": "/admin/movies/",
                 "page 1000 (offset 50,000)": "/admin/movies/?page=999",
                 "sorted by title": "/admin/movies/?sort=1",
                 "title search": "/admin/movies/?search=movie+05",
-                "genre filter": "/admin/movies/?flt0_0=Crime",
+                "genre filter": f"/admin/movies/?{genre_filter}=Crime",
             }, TARGET_MS)
         if "dashboard" in parts:
             client.get("/")  # warm-up

@@ -165,19 +165,20 @@ def _report(title: str, cases: dict[str, str], client, runs: int) -> list[tuple[
     return medians
 
 
+def movie_view(app):
+    """The console's Flask-Admin movie list view."""
+    admin = app.extensions["admin"]
+    admin = admin[0] if isinstance(admin, list) else admin
+    return next(v for v in admin._views if getattr(v, "entity", "") == "movie")
+
+
 def _filter(app, column: str, operation: str) -> str:
     """The movie list's URL argument of a flask-admin filter (``flt0_<index>``), found by name.
 
     The index depends on the view's ``column_filters``; a wrong one is silently ignored by
-    flask-admin, which would time the unfiltered list instead.
+    flask-admin (or picks another filter), which would time the wrong list.
     """
-    admin = app.extensions["admin"]
-    admin = admin[0] if isinstance(admin, list) else admin
-    view = next(v for v in admin._views if getattr(v, "entity", "") == "movie")
-    for index, flt in enumerate(view._filters):
-        if str(getattr(flt, "column", "")) == column and flt.operation() == operation:
-            return f"flt0_{index}"
-    raise LookupError(f"no filter {column} {operation}")
+    return movie_view(app).filter_arg(column, operation)
 
 
 def console_cases(app, movies: int) -> dict[str, str]:

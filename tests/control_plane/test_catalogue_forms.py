@@ -245,7 +245,7 @@ def test_lists_show_a_count_and_page_numbers(as_role):
     from domain_services.movies.services import create_movie
 
     html = as_role("editor").get("/admin/movies/").get_data(as_text=True)
-    count = int(re.search(r"List \((\d+)\)", html).group(1))
+    count = int(re.search(r"List \(([\d,]+) results?\)", html).group(1).replace(",", ""))
     for i in range(max(0, 51 - count)):
         create_movie({"title": f"Paged {i} {uuid.uuid4().hex[:6]}", "description": "", "rating": 1})
     html = as_role("editor").get("/admin/movies/").get_data(as_text=True)
@@ -301,3 +301,36 @@ def test_a_record_has_its_history_from_the_audit_log(as_role):
     link = details.split('data-testid="record-history"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
     rows = editor.get(link).get_data(as_text=True).split("</thead>")[-1]
     assert rows.count("catalogue.movie.updated") == 2 and other["title"] not in rows
+
+
+def _movie_view(app):
+    admin = app.extensions["admin"]
+    admin = admin[0] if isinstance(admin, list) else admin
+    return next(v for v in admin._views if getattr(v, "entity", "") == "movie")
+
+
+def test_a_filtered_list_counts_up_to_the_cap_then_pages_on(as_role, console_app, monkeypatch):
+    from domain_services.movies.services import create_movie
+
+    view = _movie_view(console_app)
+    monkeypatch.setattr(view, "count_cap", 5)
+    monkeypatch.setattr(view, "page_size", 2)
+    genre, few = f"Capped{uuid.uuid4().hex[:8]}", f"Few{uuid.uuid4().hex[:8]}"
+    for i in range(8):
+        create_movie({"title": f"Capped {i}", "description": "", "rating": 1, "genres": [genre]})
+    for i in range(3):
+        create_movie({"title": f"Few {i}", "description": "", "rating": 1, "genres": [few]})
+    arg = view.filter_arg("movie_genres.genre", "equals")
+    editor = as_role("editor")
+
+    html = editor.get(f"/admin/movies/?{arg}={genre}").get_data(as_text=True)
+    assert "List (5+ results)" in html and 'data-testid="result-count">5+ results' in html
+    assert ">3</a>" in html and ">4</a>" not in html  # numbered up to the cap (3 pages of 2)
+    beyond = re.search(r'href="([^"]+)" data-testid="pages-beyond"', html).group(1).replace("&amp;", "&")
+    assert "page=3" in beyond
+    past = editor.get(beyond).get_data(as_text=True)
+    assert past.count('<tr') >= 3  # the fourth page still lists movies (7 and 8)
+    assert "pages-beyond" not in past and re.search(r">\s*Capped 0\s*<", past)  # the oldest, last by id
+
+    exact = editor.get(f"/admin/movies/?{arg}={few}").get_data(as_text=True)
+    assert "List (3 results)" in exact and "pages-beyond" not in exact
