@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 
+from kernel.validation import parse_bool
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -34,12 +36,8 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 def _bool(value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off", ""}:
-        return False
-    raise ValueError(f"not a boolean: {value!r}")
+    # an empty variable (``FOO=``) reads as off, as it does in a shell test
+    return bool(value.strip()) and parse_bool(value)
 
 
 def _setting(env: str, default: str, doc: str):
@@ -222,6 +220,11 @@ class Settings:
     proxy_rollback_p99_percent: int = _setting(
         "PROXY_ROLLBACK_P99_PERCENT", "0",
         "proxy: auto-roll back when the service's p99 exceeds this % of the monolith's (e.g. 300; 0 = off)",
+    )
+    proxy_exactly_once: bool = _setting(
+        "PROXY_EXACTLY_ONCE", "true",
+        "proxy: give every POST/PATCH an Idempotency-Key upstream and send a write whose answer was lost to the "
+        "monolith with it (the backends must store keys with their writes; false in front of ones that do not)",
     )
     proxy_idempotency_max_keys: int = _setting(
         "PROXY_IDEMPOTENCY_MAX_KEYS", "1000", "proxy: Idempotency-Keys one caller may hold at once (a day each)"

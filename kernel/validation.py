@@ -156,6 +156,24 @@ def number(
         raise InvalidInput(f"field {name} is out of range") from None
 
 
+_TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+_FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def parse_bool(text: str) -> bool:
+    """A yes/no word (``1 true yes on`` / ``0 false no off``, any case, spaces around) as a bool.
+
+    The one reader of booleans written as text: environment variables, CLI and form values.
+    Anything else raises :class:`ValueError`, so a typo never silently means "off".
+    """
+    lowered = text.strip().lower()
+    if lowered in _TRUE_WORDS:
+        return True
+    if lowered in _FALSE_WORDS:
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
 def boolean(data: dict[str, Any], name: str, *, required: bool = True) -> bool | None:
     """A JSON boolean."""
     value = get_field(data, name, required=required)

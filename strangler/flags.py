@@ -12,6 +12,7 @@ the change commits.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from kernel.errors import InvalidInput
 from kernel.models import FlagAudit
 from kernel.registry import FLAGGED
 from kernel.settings import Settings, get_settings
+from kernel.validation import parse_bool
 from strangler import flag_contract as contract
 from strangler.flag_contract import (
     FLAG_DEFAULTS,
@@ -60,8 +62,9 @@ def _int_in(name: str, value: Any, low: int, high: int | None) -> int:
 def _bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in {"true", "1", "yes", "on", "false", "0", "no", "off"}:
-        return value.lower() in {"true", "1", "yes", "on"}
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return parse_bool(value)
     raise InvalidInput(f"{name} must be a boolean")
 
 

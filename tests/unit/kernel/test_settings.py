@@ -31,3 +31,8 @@ def test_every_setting_is_documented():
     rows = describe()
     assert len({env for env, _, _ in rows}) == len(rows)
     assert all(doc for _, _, doc in rows)
+
+
+def test_boolean_settings_read_the_shared_words_and_an_empty_value_as_off():
+    assert load_settings({"GRADUAL_MIGRATION": "on"}).gradual_migration is True
+    assert load_settings({"GRADUAL_MIGRATION": ""}).gradual_migration is False

@@ -122,3 +122,15 @@ def test_parse_json_depth_is_configurable_and_counts_objects_and_arrays():
                          max_leaves=20))
 def test_parse_json_round_trips_every_shallow_document(data):
     assert v.parse_json(json.dumps(data).encode(), max_depth=64) == data
+
+
+@pytest.mark.parametrize(("text", "expected"), [("1", True), (" TRUE ", True), ("yes", True), ("On", True),
+                                                ("0", False), ("false", False), ("No", False), ("off", False)])
+def test_parse_bool_reads_yes_and_no_words(text, expected):
+    assert v.parse_bool(text) is expected
+
+
+@pytest.mark.parametrize("text", ["", "2", "ja", "truee", "enabled"])
+def test_parse_bool_refuses_anything_else(text):
+    with pytest.raises(ValueError, match="not a boolean"):
+        v.parse_bool(text)
