@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import psycopg
 from sqlalchemy import exc as sa_exc
 
+from kernel import backoff
+
 # Errors that say "a dependency is unavailable", not "this message is bad".
 _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
     sa_exc.OperationalError,  # server gone, connection refused, admin shutdown
@@ -88,7 +90,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """Pause before attempt ``attempt + 1``: ``backoff_s * 2**(attempt - 1)``, capped."""
-        return min(self.max_backoff_s, self.backoff_s * 2 ** max(0, attempt - 1))
+        return backoff.delay(attempt, self.backoff_s, self.max_backoff_s)
 
     def decide(self, error: BaseException, attempt: int) -> Decision:
         """The decision after the ``attempt``-th failed attempt (1-based) ended in ``error``."""

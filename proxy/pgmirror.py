@@ -24,6 +24,8 @@ from typing import Any
 
 import psycopg
 
+from kernel.backoff import Backoff
+
 log = logging.getLogger(__name__)
 
 #: libpq keepalives so a silently dead server is noticed within seconds.
@@ -126,13 +128,13 @@ class PgMirror:
 
     async def _listen(self) -> None:
         """``LISTEN`` on a dedicated connection, reconnecting with backoff."""
-        backoff = 0.1
+        pause = Backoff(0.1, 5.0)
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(self.url, **CONNECT_KWARGS) as conn:
                     await conn.execute(f"LISTEN {self.channel}")
                     self.listener_connected = True
-                    backoff = 0.1
+                    pause.reset()
                     self._wake.set()  # catch up on anything missed while disconnected
                     async for notify in conn.notifies():
                         self.notified(notify.payload)
@@ -140,5 +142,4 @@ class PgMirror:
                 self.last_error = f"listener: {type(exc).__name__}: {exc}".strip()
             finally:
                 self.listener_connected = False
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
+            await asyncio.sleep(pause.next())

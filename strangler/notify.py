@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kernel.backoff import delay
 from strangler.flag_contract import ACTION_AUTO_ROLLBACK
 
 #: Kinds an endpoint can subscribe to (none chosen = all).
@@ -143,6 +144,10 @@ def verify(secret: str, headers: Mapping[str, str], raw: bytes, now: float, tole
     return hmac.compare_digest(signature(secret, timestamp, raw), headers.get(SIGNATURE_HEADER, ""))
 
 
+#: The longest pause between two deliveries of one notification.
+MAX_BACKOFF_S = 3600
+
+
 def backoff(attempt: int, first_s: int) -> int:
     """Pause before retry number ``attempt`` (1-based): ``first_s``, doubled each time, at most an hour."""
-    return min(3600, first_s * 2 ** max(0, attempt - 1))
+    return int(delay(attempt, first_s, MAX_BACKOFF_S))

@@ -29,13 +29,17 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from sqlalchemy import Engine, text
 
+from kernel import backoff
+
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-# Backoff of a failed row: BASE * 2**(attempts-1) seconds, capped, so an outage of minutes
-# costs at most one retry per row per CAP once the broker is back.
+# Backoff of a failed row (kernel.backoff): BASE * 2**(attempts-1) seconds, capped, so an
+# outage of minutes costs at most one retry per row per CAP once the broker is back. The SQL
+# below picks each row's pause from this schedule by its attempt count.
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 30.0
+BACKOFF_SCHEDULE = backoff.schedule(BACKOFF_BASE_S, BACKOFF_CAP_S)
 # How long one batch waits for its delivery reports; above the producer's message.timeout.ms
 # so every message gets its final report (delivered or timed out) inside the wait.
 FLUSH_TIMEOUT_S = 15.0
@@ -66,7 +70,8 @@ _MARK_FAILED = text(
     UPDATE outbox
     SET attempts = attempts + 1,
         last_error = :error,
-        available_at = now() + make_interval(secs => least(:cap, :base * power(2, attempts)))
+        available_at = now() + make_interval(
+            secs => (CAST(:pauses AS float8[]))[least(attempts + 1, cardinality(CAST(:pauses AS float8[])))])
     WHERE id = ANY(:ids)
     """
 )
@@ -179,8 +184,7 @@ def relay_batch(engine: Engine, producer: Producer, limit: int = BATCH_SIZE) -> 
         if failed:
             # one error text per batch is enough to diagnose; rows differ only in their id
             error = next(iter(failed.values()))[:500]
-            conn.execute(_MARK_FAILED, {"ids": list(failed), "error": error, "cap": BACKOFF_CAP_S,
-                                        "base": BACKOFF_BASE_S})
+            conn.execute(_MARK_FAILED, {"ids": list(failed), "error": error, "pauses": list(BACKOFF_SCHEDULE)})
         result.published, result.failed = len(delivered), len(failed)
         result.errors = set(failed.values())
     return result
