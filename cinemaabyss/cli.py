@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "cinemaabyss.commands.rollout",
     "cinemaabyss.commands.drill",
     "cinemaabyss.commands.shadow",
+    "cinemaabyss.commands.generate",
 ]
 
 

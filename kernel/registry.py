@@ -5,12 +5,13 @@ setting that holds its service URL and the service's default port, the Kafka top
 events go to, the module that declares its tables, and — for domains the strangler migrates
 away from the monolith — the defaults of its routing flag.
 
-Readers: the kernel (``metadata``, ``event_types``, ``models``, the flag contract), the
-gateway's routing table, the monolith (which blueprints it serves), the console's traffic
-chart, the local stack (processes, Kafka topics), and the deploy tests
-that check ``docker-compose.yml`` and the Helm values against it. Adding a domain is one
-package under ``domain_services/`` plus one entry in :data:`DOMAINS`
-(``docs/adding-a-domain.md``).
+Readers: the kernel (``event_types``, ``models``, the flag contract), the gateway's routing
+table and authorization policy, the monolith (which blueprints it serves), each domain
+service's port and health path, the console (strangler cards, traffic and event stream), the
+local stack (processes, Kafka topics), and ``cinemaabyss generate``, which writes the parts of
+``docker-compose.yml``, the Helm values, the Dockerfile and the docs tables that cannot read
+Python (a test keeps them in step). Adding a domain is one package under ``domain_services/``,
+one entry in :data:`DOMAINS` and its migration (``docs/adding-a-domain.md``).
 
 This module imports nothing from the project, so every layer (the gateway included) may read
 it without pulling in SQLAlchemy or a domain package.
@@ -21,6 +22,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+#: Who may call a domain's paths: names the gateway policy (``proxy/policy.py``) maps to roles.
+WHO = ("anyone", "signed-in", "editors", "payment-side", "admins")
+#: Method groups of an :class:`Access` row (or one HTTP method, e.g. ``POST``).
+METHOD_GROUPS = ("reads", "writes", "any")
+
+
+@dataclass(frozen=True)
+class Access:
+    """One row of a domain's authorization, decided before the domain's blanket reads/writes rules.
+
+    ``pattern`` as in ``proxy/policy.py`` (``*`` one segment, a trailing ``/**`` the subtree);
+    ``methods`` one of :data:`METHOD_GROUPS` or an HTTP method; ``who`` one of :data:`WHO`.
+    ``open_door``: sign-in paths (an attached token is ignored); ``callback``: a provider's
+    signed callback (its own intake budget); ``probe``: health-like, open even when the gateway
+    refuses anonymous callers everywhere else.
+    """
+
+    pattern: str
+    methods: str
+    who: str
+    open_door: bool = False
+    callback: bool = False
+    probe: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +70,17 @@ class Domain:
     #: This domain's own flag defaults, over the flag protocol's (``flag_contract.FLAG_DEFAULTS``:
     #: all traffic to the monolith, fallback and auto-rollback on). Empty: the protocol's.
     flag_defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: One line on what the domain holds (the docs' domain table).
+    summary: str = ""
+    #: Whether the service signs tokens: it holds the private half of the JWT key pair (Helm mounts it).
+    signs_tokens: bool = False
+    #: Who may read (GET, HEAD, OPTIONS) under each route prefix; see :data:`WHO`.
+    reads: str = "anyone"
+    #: Who may write (POST, PUT, PATCH, DELETE) under each route prefix; see :data:`WHO`. The
+    #: default is the gateway's own for paths no rule names: admins only (deny by default).
+    writes: str = "admins"
+    #: Rows decided before the blanket ``reads``/``writes`` ones (open doors, narrower roles).
+    access: tuple[Access, ...] = ()
 
     @property
     def package(self) -> str:
@@ -56,18 +92,44 @@ DOMAINS: tuple[Domain, ...] = (
     Domain(
         "movies", ("/api/movies",), "movies_service_url", 8081, "/api/movies/health",
         topic="movie-events", models="domain_services.movies.models",
+        summary="movies domain: metadata, genres, ratings",
+        writes="editors",
+        access=(Access("/api/movies/*/ratings/**", "writes", "signed-in"),),  # as the token's user
     ),
     Domain(
         "events", ("/api/events",), "events_service_url", 8082, "/api/events/health",
         flagged=False,  # a new service with no monolith counterpart: always routed to itself
+        summary="publishes events to Kafka on request; consumes the domain topics and logs them",
+        writes="payment-side",  # publishing onto the domain topics: services and admins
     ),
     Domain(
         "users", ("/api/users", "/api/auth"), "users_service_url", 8083, "/api/users/health",
         topic="user-events", models="domain_services.users.models",
+        summary="users domain: registration, authentication (token issue), profiles",
+        signs_tokens=True,
+        # the users service lets one change only one's own profile, revoke only one's own tokens
+        reads="signed-in", writes="signed-in",
+        access=(
+            Access("/api/users", "POST", "anyone", open_door=True),  # sign-up
+            Access("/api/auth/login", "any", "anyone", open_door=True),
+            Access("/api/auth/register", "any", "anyone", open_door=True),
+            Access("/api/auth/refresh", "any", "anyone", open_door=True),
+            Access("/api/users", "reads", "anyone"),  # the public listing (public fields only)
+        ),
     ),
     Domain(
         "payments", ("/api/payments", "/api/subscriptions"), "payments_service_url", 8084, "/api/payments/health",
         topic="payment-events", models="domain_services.payments.models",
+        summary="payments domain: payments, subscriptions",
+        # the payments service limits users to their own records
+        reads="signed-in", writes="signed-in",
+        access=(
+            Access("/api/subscriptions/health", "reads", "anyone", probe=True),
+            # the provider's callback carries no token: its HMAC signature is the credential
+            Access("/api/payments/webhook", "POST", "anyone", callback=True),
+            Access("/api/payments/*/status", "writes", "payment-side"),
+            Access("/api/payments/*/refund", "writes", "payment-side"),
+        ),
     ),
 )
 

@@ -1,5 +1,9 @@
 """Who may call what: the gateway's one authorization table (route, method → roles).
 
+The table is built from the domain registry (``kernel/registry.py``): each domain's health
+path is open to all, then its own :class:`~kernel.registry.Access` rows, then its blanket
+``reads`` and ``writes`` rule per route prefix. A new domain gets its rules from its entry.
+
 The gateway decides by *role* on the canonical path (:mod:`proxy.target`); whose data a call
 touches (ownership) is decided by the service that holds the data, from the ``X-User-Id`` /
 ``X-User-Role`` headers only the gateway sets. docs/security.md prints this table with the
@@ -20,6 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+
+from kernel import registry
 
 ANONYMOUS = "anonymous"
 ANYONE = frozenset({ANONYMOUS, "user", "editor", "admin", "service"})
@@ -54,6 +60,7 @@ class Rule:
     ``Authorization`` header is ignored (a stale token must not block logging in again).
     ``callback``: a provider's callback (authenticated by its own signature); exempt from the
     per-address cap, with a concurrency budget of its own (:mod:`proxy.intake`).
+    ``probe``: a health path, open to anonymous callers even under ``PROXY_AUTH_MODE=all``.
     """
 
     pattern: str
@@ -61,6 +68,7 @@ class Rule:
     roles: frozenset[str]
     open_door: bool = False
     callback: bool = False
+    probe: bool = False
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -78,40 +86,49 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(body + ("(?:/.*)?" if subtree else "/?"))
 
 
-_HEALTH = tuple(Rule(f"/api/{name}/health", READS, ANYONE) for name in
-                ("movies", "users", "payments", "subscriptions", "events"))
+#: The registry's names for role groups (:data:`kernel.registry.WHO`).
+WHO: dict[str, frozenset[str]] = {
+    "anyone": ANYONE, "signed-in": SIGNED_IN, "editors": EDITORS, "payment-side": PAYMENT_SIDE, "admins": ADMINS,
+}
+_METHOD_GROUPS = {"reads": READS, "writes": WRITES, "any": EVERY}
 
-#: The table, in order. Keep docs/security.md in step with it.
-RULES: tuple[Rule, ...] = (
-    *_HEALTH,
-    # sign-up, sign-in, token refresh: open doors
-    Rule("/api/users", frozenset({"POST"}), ANYONE, open_door=True),
-    Rule("/api/auth/login", EVERY, ANYONE, open_door=True),
-    Rule("/api/auth/register", EVERY, ANYONE, open_door=True),
-    Rule("/api/auth/refresh", EVERY, ANYONE, open_door=True),
-    # logout, revoke, me: a signed-in caller (the users service decides whom one may revoke)
-    Rule("/api/auth/**", EVERY, SIGNED_IN),
-    # users: the public listing is open (public fields only); everything else needs a
-    # signed-in caller, and the users service lets one change only one's own profile
-    Rule("/api/users", READS, ANYONE),
-    Rule("/api/users/**", EVERY, SIGNED_IN),
-    # catalogue: reads open; a rating by any signed-in user (always as the token's user);
-    # every other catalogue write by editors and admins
-    Rule("/api/movies/**", READS, ANYONE),
-    Rule("/api/movies/*/ratings/**", WRITES, SIGNED_IN),
-    Rule("/api/movies/**", WRITES, EDITORS),
-    # payments: the provider's callback carries no token (its HMAC signature, checked by the
-    # payments service, is the credential); only the payment side completes or refunds; the
-    # rest needs a signed-in caller, and the payments service limits users to their own records
-    Rule("/api/payments/webhook", frozenset({"POST"}), ANYONE, callback=True),
-    Rule("/api/payments/*/status", WRITES, PAYMENT_SIDE),
-    Rule("/api/payments/*/refund", WRITES, PAYMENT_SIDE),
-    Rule("/api/payments/**", EVERY, SIGNED_IN),
-    Rule("/api/subscriptions/**", EVERY, SIGNED_IN),
-    # events API: publishing onto the domain topics is for services and admins
-    Rule("/api/events/**", READS, ANYONE),
-    Rule("/api/events/**", WRITES, PAYMENT_SIDE),
-)
+
+def _methods(name: str) -> frozenset[str]:
+    group = _METHOD_GROUPS.get(name)
+    if group is not None:
+        return group
+    if name not in EVERY:
+        raise ValueError(f"unknown method or method group {name!r}")
+    return frozenset({name})
+
+
+def _access_rule(access: registry.Access) -> Rule:
+    return Rule(access.pattern, _methods(access.methods), WHO[access.who], open_door=access.open_door,
+                callback=access.callback, probe=access.probe)
+
+
+def domain_rules(domain: registry.Domain) -> tuple[Rule, ...]:
+    """``domain``'s rules after its health probe: its own rows, then reads and writes per route prefix."""
+    own = tuple(_access_rule(access) for access in domain.access)
+    if domain.reads == domain.writes:
+        blanket = tuple(Rule(f"{prefix}/**", EVERY, WHO[domain.reads]) for prefix in domain.route_prefixes)
+    else:
+        blanket = tuple(rule for prefix in domain.route_prefixes for rule in (
+            Rule(f"{prefix}/**", READS, WHO[domain.reads]), Rule(f"{prefix}/**", WRITES, WHO[domain.writes])))
+    return own + blanket
+
+
+def build_rules(domains: tuple[registry.Domain, ...]) -> tuple[Rule, ...]:
+    """The table for ``domains``: every health probe first, then each domain's rules in declaration order.
+
+    Route prefixes never overlap (the registry's test), so one domain's rules cannot shadow another's.
+    """
+    probes = tuple(Rule(d.health_path, READS, ANYONE, probe=True) for d in domains)
+    return probes + tuple(rule for d in domains for rule in domain_rules(d))
+
+
+#: The table, in order (docs/security.md prints it; ``cinemaabyss generate`` writes that table).
+RULES: tuple[Rule, ...] = build_rules(registry.DOMAINS)
 DEFAULT_READ = Rule("/**", READS, ANYONE)
 DEFAULT_WRITE = Rule("/**", EVERY, ADMINS)
 
@@ -130,7 +147,7 @@ def verdict(rule: Rule, role: str, mode: str) -> int:
     if mode == "off" or rule.open_door:
         return ALLOWED
     if role == ANONYMOUS:
-        if mode == "all" and rule not in _HEALTH:
+        if mode == "all" and not rule.probe:
             return UNAUTHENTICATED
         return ALLOWED if ANONYMOUS in rule.roles else UNAUTHENTICATED
     return ALLOWED if role in rule.roles else FORBIDDEN

@@ -1,4 +1,4 @@
-"""``python -m domain_services.events``: the events API on ``PORT`` (default 8082) plus its consumers."""
+"""``python -m domain_services.events``: the events API on ``PORT`` (default: its registry port) and its consumers."""
 
 from domain_services.events.runner import main
 

@@ -21,6 +21,7 @@ from domain_services.events.metrics import PipelineMetrics, metrics_handler
 from domain_services.events.publisher import AsyncPublisher
 from domain_services.events.schemas import PARSERS, SOURCE
 from eventing.kafka import PublishError
+from kernel import registry
 from kernel.envelope import make_envelope
 from kernel.errors import DomainError, InvalidInput
 from kernel.settings import Settings
@@ -112,7 +113,7 @@ def create_app(settings: Settings, publisher: AsyncPublisher | None = None) -> w
 
     app.on_startup.append(open_publisher)
     app.on_cleanup.append(close_publisher)
-    app.router.add_get("/api/events/health", health)
+    app.router.add_get(registry.domain("events").health_path, health)
     app.router.add_get("/metrics", metrics_handler(metrics))
     app.router.add_post("/api/events/{kind:movie|user|payment}", publish_event)
     return app

@@ -20,13 +20,13 @@ from aiohttp import web
 from domain_services.events.api import create_app
 from domain_services.events.consumers import GROUP, log_events
 from eventing.consumer import run_consumer
-from kernel import db
+from kernel import db, registry
 from kernel.app_factory import configure_logging
 from kernel.event_types import TOPICS
 from kernel.settings import get_settings
 
 log = logging.getLogger(__name__)
-DEFAULT_PORT = 8082
+DEFAULT_PORT = registry.domain("events").port
 CONSUMER_NICENESS = 10
 
 
@@ -44,7 +44,7 @@ def consumers_main() -> None:
 
 
 def main() -> None:
-    """Start the consumer process, then serve the API on ``PORT`` (default 8082) until terminated."""
+    """Start the consumer process, then serve the API on ``PORT`` (default: the registry's port) until terminated."""
     settings = get_settings()
     configure_logging(settings)
     # spawn, not fork: the child must not inherit the parent's threads or Kafka clients

@@ -6,16 +6,16 @@ from flask import Flask
 
 from domain_services.movies.api import blueprint
 from domain_services.movies.openapi import FRAGMENT
-from kernel import openapi
+from kernel import openapi, registry
 from kernel.app_factory import create_app as build
 from kernel.settings import Settings
 
-DEFAULT_PORT = 8081
-HEALTH_PATH = "/api/movies/health"
+#: This service's port and health path are its registry entry's.
+DOMAIN = registry.domain("movies")
 
 
 def create_app(settings: Settings) -> Flask:
     """The movies service app: movies plus the health route and ``GET /openapi.json``."""
-    app = build("movies", [blueprint], settings=settings, health_paths=[HEALTH_PATH])
-    openapi.install(app, "CinemaAbyss movies service", [FRAGMENT, openapi.health_fragment(HEALTH_PATH)])
+    app = build(DOMAIN.name, [blueprint], settings=settings, health_paths=[DOMAIN.health_path])
+    openapi.install(app, "CinemaAbyss movies service", [FRAGMENT, openapi.health_fragment(DOMAIN.health_path)])
     return app
