@@ -3,9 +3,11 @@
 What an operator runs before a real cut-over (``cinemaabyss drill DOMAIN``), and what the
 live test runs against processes of its own. The drill
 
-1. drives reads (sticky by ``X-User-Id``) and writes (``POST`` with an ``Idempotency-Key``,
-   retried by the client with the same key after a failure, as the runbook tells clients to)
-   through the gateway at fixed rates;
+1. drives reads (sticky by ``X-User-Id``) and writes through the gateway at fixed rates. By
+   default the writer is the client the gateway must protect on its own: one attempt per
+   write, no ``Idempotency-Key``, no retry (the gateway keys the write itself,
+   :mod:`kernel.exactly_once`). ``client_retries`` makes it the careful client of the
+   runbook instead: its own key, retried with the same key after a failure;
 2. moves the domain's flag through ``steps`` (gradual percents), ``step_seconds`` each;
 3. at 100 % kills the service's whole process group with SIGKILL and waits for the
    ``flag.auto_rollback`` audit row;
@@ -76,6 +78,7 @@ class DrillReport:
     writes: int = 0
     failed_writes: int = 0
     write_retries: int = 0
+    client_retries: int = 0
     duplicates: int = 0
     created: int = 0
     flips: int = 0
@@ -94,7 +97,8 @@ class DrillReport:
             f"for {self.seconds:.0f} s",
             f"reads:            {self.reads} sent, {self.failed_reads} failed",
             f"writes:           {self.writes} sent, {self.failed_writes} failed "
-            f"({self.write_retries} client retries with the same Idempotency-Key)",
+            + (f"({self.write_retries} client retries with the same Idempotency-Key)" if self.client_retries
+               else "(one attempt each, no client Idempotency-Key: keyed by the gateway)"),
             f"rows created:     {self.created} for {self.writes - self.failed_writes} acknowledged writes, "
             f"{self.duplicates} duplicates",
             f"flips:            {self.flips} users moved back and forth before the kill",
@@ -109,9 +113,10 @@ class _Load:
     """Reader and writer threads at fixed rates; results collected under one lock."""
 
     def __init__(self, target: DrillTarget, workload: Workload, run: str, read_rate: float, write_rate: float,
-                 readers: int = 6) -> None:
+                 readers: int = 6, client_retries: int = 0) -> None:
         self.target, self.workload, self.run = target, workload, run
         self.read_rate, self.write_rate, self.readers = read_rate, write_rate, readers
+        self.client_retries = client_retries
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.report = DrillReport()
@@ -179,18 +184,20 @@ class _Load:
                 n += 1
                 key = f"{self.run}-{n}"
                 ok = False
-                for attempt in range(6):
+                sent = {**headers, "Idempotency-Key": key} if self.client_retries else headers
+                for attempt in range(1 + self.client_retries):
                     try:
-                        response = client.post(self.workload.write_path, json=self.workload.body(key),
-                                               headers={**headers, "Idempotency-Key": key})
+                        response = client.post(self.workload.write_path, json=self.workload.body(key), headers=sent)
                         ok = response.status_code in (200, 201)
                         kind = None if ok else f"write {response.status_code}"
                     except httpx.HTTPError as exc:
                         kind = f"write {type(exc).__name__}"
-                    if ok:
+                    with self.lock:
+                        if not ok:
+                            self._fail(kind)
+                    if ok or attempt == self.client_retries:
                         break
                     with self.lock:
-                        self._fail(kind)
                         self.report.write_retries += 1
                     time.sleep(0.1 * (attempt + 1))  # client back-off before retrying with the same key
                 with self.lock:
@@ -225,8 +232,12 @@ def _poll(predicate: Callable[[], object], timeout: float, interval: float = 0.0
 
 def run_drill(target: DrillTarget, *, steps: tuple[int, ...] = (10, 50, 100), step_seconds: float = 5.0,
               read_rate: float = 180.0, write_rate: float = 10.0, settle_seconds: float = 3.0,
-              say: Say = print) -> DrillReport:
-    """Run the whole drill against ``target``; returns the report (also said line by line)."""
+              client_retries: int = 0, say: Say = print) -> DrillReport:
+    """Run the whole drill against ``target``; returns the report (also said line by line).
+
+    ``client_retries``: 0 (default) for writers that never retry and send no key; N for
+    writers that retry N times with their own ``Idempotency-Key``.
+    """
     workload = WORKLOADS.get(target.domain)
     if workload is None:
         raise ValueError(f"no drill workload for {target.domain!r}; defined: {', '.join(WORKLOADS)}")
@@ -235,7 +246,9 @@ def run_drill(target: DrillTarget, *, steps: tuple[int, ...] = (10, 50, 100), st
     set_flag = lambda changes, why: flags.set_flag(target.domain, changes, actor, why,  # noqa: E731
                                                    url=target.sqlalchemy_url)
     set_flag({"mode": "monolith", "percent": 0}, f"drill {run}: start from the monolith")
-    load = _Load(target, workload, run, read_rate, write_rate, readers=max(4, int(read_rate // 20)))
+    load = _Load(target, workload, run, read_rate, write_rate, readers=max(4, int(read_rate // 20)),
+                 client_retries=client_retries)
+    load.report.client_retries = client_retries
     began = time.monotonic()
     load.start()
     try:

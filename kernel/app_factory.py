@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from flask import Blueprint, Flask, jsonify
 
-from kernel import db, relay_nudge
+from kernel import db, exactly_once, relay_nudge
 from kernel.http import register_error_handlers
 from kernel.identity import CHECK_CONFIG, IdentityCheck
 from kernel.settings import Settings
@@ -36,7 +36,8 @@ def create_app(
 
     ``settings`` come from the composition root (``server.serve`` or a test); the app reads
     them from ``app.config["SETTINGS"]`` and binds its process's database to
-    ``settings.database_url``. ``health_paths`` each answer ``{"status": true}`` (the
+    ``settings.database_url``. Every ``POST``/``PATCH`` carrying an ``Idempotency-Key`` runs
+    exactly once (:mod:`kernel.exactly_once`). ``health_paths`` each answer ``{"status": true}`` (the
     services' contract).
     """
     db.bind(settings.database_url)
@@ -47,6 +48,7 @@ def create_app(
     app.json.sort_keys = False  # keep the contract's field order
     app.json.ensure_ascii = False
     register_error_handlers(app)
+    exactly_once.install(app)  # a keyed write commits with its key and answer, or not at all
     relay_nudge.install(settings.redis_url)  # domain writes wake the outbox relay after they commit
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -5,6 +5,12 @@ on any exception. Callbacks registered with :meth:`UnitOfWork.after_commit` run 
 successful commit, which is where the outbox relay gets nudged (never before the commit, or
 the relay could look for a row that is not visible yet).
 
+A request that must be exactly-once (:mod:`kernel.exactly_once`) runs inside one *request
+transaction* (:func:`request_transaction`): every unit of work opened meanwhile joins it as a
+savepoint (a failing block still rolls back only its own work), every read session reads
+through it (so the answer sees the request's own writes), and after-commit callbacks wait for
+the request's commit. That is how the request's key and answer commit with its write.
+
 Which database: this module never reads settings. A composition root (an app factory, the
 CLI, a worker or consumer entry point, the test session) calls :func:`bind` with its
 settings' ``database_url`` once; every session opened without an explicit URL uses that one.
@@ -17,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine
@@ -108,14 +115,100 @@ class UnitOfWork:
                 log.exception("after-commit callback %r failed", callback)
 
 
+class RequestTransaction(UnitOfWork):
+    """One transaction around a whole request; units of work and reads inside it join it.
+
+    Opened by :func:`request_transaction`; the request's entry point decides at the end
+    whether to :meth:`commit` (then the collected after-commit callbacks run) or
+    :meth:`rollback`. Either closes the session and ends the request scope.
+    """
+
+    def __init__(self, session: Session, url: str) -> None:
+        super().__init__(session)
+        self.url = url
+        self._token = _request_tx.set(self)
+
+    def commit(self) -> None:
+        """Commit everything the request did, then run the after-commit callbacks."""
+        try:
+            self.session.commit()
+        except BaseException:
+            self.rollback()
+            raise
+        self._end()
+        self.run_after_commit()
+
+    def rollback(self) -> None:
+        """Undo everything the request did (no after-commit callback runs)."""
+        if self._token is None:
+            return
+        try:
+            self.session.rollback()
+        finally:
+            self._end()
+
+    def _end(self) -> None:
+        if self._token is not None:
+            _request_tx.reset(self._token)
+            self._token = None
+            self.session.close()
+
+    @property
+    def open(self) -> bool:
+        """Whether neither :meth:`commit` nor :meth:`rollback` has ended it yet."""
+        return self._token is not None
+
+
+#: The request transaction of the current request (context-local: one per thread or task).
+_request_tx: ContextVar[RequestTransaction | None] = ContextVar("request_tx", default=None)
+
+
+def request_transaction(url: str | None = None) -> RequestTransaction:
+    """Begin the current request's transaction (end it with ``commit()`` or ``rollback()``)."""
+    url = bound_url(url)
+    return RequestTransaction(get_session_factory(url)(), url)
+
+
+def _joined(url: str | None) -> RequestTransaction | None:
+    """The open request transaction a block for ``url`` joins, if any."""
+    outer = _request_tx.get()
+    if outer is None or (url and url != outer.url):
+        return None
+    return outer
+
+
+class _Savepoint(UnitOfWork):
+    """A unit of work inside a request transaction: its own savepoint, the request's callbacks."""
+
+    def __init__(self, outer: RequestTransaction) -> None:
+        super().__init__(outer.session)
+        self._outer = outer
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the request's transaction has committed."""
+        self._outer.after_commit(callback)
+
+
 @contextmanager
 def unit_of_work(url: str | None = None, *,
                  session_factory: Callable[[], Session] | None = None) -> Iterator[UnitOfWork]:
     """Open a transaction; commit on success, roll back on error, then run after-commit hooks.
 
+    Inside a request transaction (:func:`request_transaction`) the block is a savepoint of it
+    instead: released on success, rolled back on error, committed with the request.
     ``session_factory`` (default: the one for ``url``) lets a test run this exact protocol over
     a fake session (``tests/support/fakes.py``).
     """
+    outer = _joined(url) if session_factory is None else None
+    if outer is not None:
+        savepoint = outer.session.begin_nested()
+        try:
+            yield _Savepoint(outer)
+        except BaseException:
+            savepoint.rollback()
+            raise
+        savepoint.commit()
+        return
     session = (session_factory or get_session_factory(url))()
     uow = UnitOfWork(session)
     try:
@@ -131,7 +224,11 @@ def unit_of_work(url: str | None = None, *,
 
 @contextmanager
 def read_session(url: str | None = None) -> Iterator[Session]:
-    """A session for queries only; it never commits."""
+    """A session for queries only; it never commits (inside a request transaction: that one)."""
+    outer = _joined(url)
+    if outer is not None:
+        yield outer.session
+        return
     session = get_session_factory(url)()
     try:
         yield session

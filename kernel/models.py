@@ -1,4 +1,4 @@
-"""Tables owned by the shared kernel: outbox, consumer idempotency, strangler flags, audit, operators.
+"""Tables owned by the shared kernel: outbox, consumer and request idempotency, strangler flags, audit, operators.
 
 Domain tables live in their domain package (``movies/models.py`` ...). Every model derives
 from :class:`~kernel.db.Base`, so Alembic sees one metadata
@@ -11,7 +11,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Index, Integer, String, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -52,6 +64,27 @@ class OutboxEvent(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class RequestKey(Base):
+    """A non-idempotent request's key and its answer, written in the request's own transaction.
+
+    Shared by the monolith and every service (one database), so a write sent to the monolith
+    after its service died mid-request finds the service's committed answer, or waits on this
+    row's unique key until the dead transaction is rolled back (:mod:`kernel.exactly_once`).
+    """
+
+    __tablename__ = "request_keys"
+    __table_args__ = (Index("ix_request_keys_created_at", "created_at"),)  # the daily purge
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    #: method, path and body digest: the same key for another request is refused (422)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    location: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class ProcessedEvent(Base):

@@ -20,10 +20,12 @@ from pyreqwest.client import Client
 from pyreqwest.exceptions import RequestError
 
 from kernel import signed_identity
+from kernel.request_keys import KEY_HEADER
 from kernel.settings import Settings
 from kernel.tokens import TokenClaims
 from proxy import clientaddr, failures, forward, health, idempotency, intake, metrics, policy, retry, target
 from proxy.auth import Authenticator, AuthError
+from proxy.exchange import Exchange
 from proxy.flagcache import FlagCache
 from proxy.revocations import RevocationCache
 from proxy.rollback import AutoRollback
@@ -232,7 +234,7 @@ class Gateway:
 
     async def _route(self, request: Inbound, out: Responder, route: str, claims: TokenClaims | None,
                      request_id: str) -> None:
-        """Pick the backend by flag, apply ``Idempotency-Key`` on POST, forward with replay on failure.
+        """Pick the backend by flag, key the write, apply a client's ``Idempotency-Key``, forward.
 
         The upstream gets the verified identity (``X-User-Id``/``X-User-Role``) of ``claims`` and
         never a client-sent one (:func:`proxy.forward.upstream_headers`).
@@ -256,20 +258,30 @@ class Gateway:
         suffix = f"{request.path}?{request.query}" if request.query else request.path
         signature = signed_identity.sign(self.identity_secret, user_id, role, request_id, int(time.time())) \
             if user_id is not None else None
-        headers = forward.upstream_headers(request, request_id, user_id, role, signature)
-        raw_key = request.header("idempotency-key") if request.method == "POST" else None
-        if raw_key is not None and idempotency.never_kept(request.path):
-            raw_key = None  # credentials in the answer: never stored, never replayed
-        if raw_key is not None and self.idempotency is not None:
-            return await self._idempotent(request, out, route, flag, to_service, suffix, headers, request_id,
-                                          request.caller, raw_key)
-        body = forward.ReplayableBody(request.body) if request.body is not None else None
-        await self._forward(request, out, route, flag, to_service, suffix, headers, request_id, body)
+        ex = Exchange(request, out, route, flag, to_service, suffix,
+                      forward.upstream_headers(request, request_id, user_id, role, signature), request_id)
+        keyed = idempotency.applies(request.method, request.path)
+        raw_key = request.header("idempotency-key") if keyed else None
+        if keyed and self.settings.proxy_exactly_once:
+            try:
+                key = idempotency.upstream_key(request.caller, raw_key) if raw_key is not None \
+                    else idempotency.fresh_key()
+            except idempotency.KeyError400 as exc:
+                return await self._error(out, 400, str(exc), request_id, "proxy")
+            ex.headers = [h for h in ex.headers if h[0] != "idempotency-key"]
+            ex.headers.append((KEY_HEADER, key))
+            ex.keyed = True
+        if raw_key is not None and request.method == "POST" and self.idempotency is not None:
+            return await self._idempotent(ex, raw_key)
+        if ex.keyed and request.body is not None:  # in memory already (intake): kept whole for a replay
+            ex.body = await forward.ReplayableBody.read_all(request.body, limit=self.body_limits.max_bytes)
+        else:
+            ex.body = forward.ReplayableBody(request.body) if request.body is not None else None
+        await self._forward(ex)
 
-    async def _idempotent(self, request: Inbound, out: Responder, route: str, flag: Flag | None, to_service: bool,
-                          suffix: str, headers: list[tuple[str, str]], request_id: str, caller: str,
-                          raw_key: str) -> None:
+    async def _idempotent(self, ex: Exchange, raw_key: str) -> None:
         """A POST carrying ``Idempotency-Key``: replay a stored answer, or forward once and store it."""
+        request, out, request_id, caller = ex.request, ex.out, ex.request_id, ex.request.caller
         try:
             key = idempotency.redis_key(caller, raw_key)
         except idempotency.KeyError400 as exc:
@@ -278,7 +290,7 @@ class Gateway:
         if body is None:
             return await self._error(out, 413, f"requests with an Idempotency-Key are limited to "
                                                f"{forward.SMALL_BODY} bytes", request_id, "proxy")
-        fp = idempotency.fingerprint(request.method, suffix, body.data or b"")
+        fp = idempotency.fingerprint(request.method, ex.suffix, body.data or b"")
         claim = await self.idempotency.claim(key, fp, caller)
         if claim.replay is not None:
             stored = claim.replay
@@ -296,77 +308,96 @@ class Gateway:
         if claim.busy:
             return await self._error(out, 409, "a request with this Idempotency-Key is still in progress",
                                      request_id, "proxy")
-        answer = await self._forward(request, out, route, flag, to_service, suffix, headers, request_id, body,
-                                     keep=True)
+        ex.body, ex.keep = body, True
+        answer = await self._forward(ex)
         if not claim.claimed:
-            return  # Redis unavailable: forwarded without the guarantee
+            return  # Redis unavailable: forwarded without the gateway's store (the services still hold the key)
         if answer is not None and answer.status < 500:
             await self.idempotency.complete(key, fp, answer, caller)
         else:
             await self.idempotency.release(key, caller)
 
-    async def _forward(self, request: Inbound, out: Responder, route: str, flag: Flag | None, to_service: bool,
-                       suffix: str, headers: list[tuple[str, str]], request_id: str,
-                       body: forward.ReplayableBody | None, keep: bool = False) -> idempotency.Stored | None:
+    async def _forward(self, ex: Exchange) -> idempotency.Stored | None:
         """Send to the chosen backend; replay on the monolith when :mod:`proxy.retry` allows it.
 
-        With ``keep`` (``Idempotency-Key``), returns the answer when it was small enough to keep;
-        otherwise ``None``.
+        With ``ex.keep`` (``Idempotency-Key``), returns the answer when it was small enough to
+        keep; otherwise ``None``.
         """
-        method = request.method
-        backend = "service" if to_service else "monolith"
-        fallback = to_service and flag is not None and flag.fallback
+        method, body = ex.request.method, ex.body
+        backend = "service" if ex.to_service else "monolith"
         suspect: retry.Failure | None = None  # the service's failure, judged by the monolith's answer
         while True:
-            base = self.upstreams.services[route] if backend == "service" else self.upstreams.monolith
-            target = route if backend == "service" else "monolith"
             started = time.perf_counter()
             try:
-                response = await forward.send(self.client, method, base + suffix, headers,
-                                              body.payload() if body is not None else None)
+                response = await forward.send(self.client, method, ex.base(self.upstreams, backend) + ex.suffix,
+                                              ex.headers, body.payload() if body is not None else None)
                 if suspect is not None:
-                    self._judged(route, flag, request.caller, failures.judge(suspect, response.status))
+                    self._judged(ex, failures.judge(suspect, response.status))
                     suspect = None
                 if response.status >= 500 and backend == "service" and \
-                        retry.may_replay(method, retry.Failure.ANSWERED_5XX, fallback=fallback,
-                                         body_replayable=body is None or body.replayable):
+                        self._may_replay(ex, retry.Failure.ANSWERED_5XX):
                     await response.release()
                     raise forward.UpstreamError(502, f"service answered {response.status}",
                                                 retry.Failure.ANSWERED_5XX)
-                return await self._respond(request, out, response, route, backend, target, flag, request_id,
-                                           started, suffix, headers, keep)
+                return await self._respond(ex, response, backend, started)
             except forward.UnsendableHeader as exc:
-                return await self._error(out, 400, f"a request header cannot be forwarded: {exc}", request_id,
+                return await self._error(ex.out, 400, f"a request header cannot be forwarded: {exc}", ex.request_id,
                                          "proxy")
             except forward.UpstreamError as exc:
-                self._failed(route, backend)
-                if backend == "service" and retry.may_replay(method, exc.failure, fallback=fallback,
-                                                             body_replayable=body is None or body.replayable):
-                    metrics.FALLBACKS.labels(route).inc()
+                if backend == "service" and self._may_replay(ex, exc.failure):
+                    self._book(ex, backend, None, started)
+                    metrics.FALLBACKS.labels(ex.route).inc()
                     backend = "monolith"
                     suspect = exc.failure
                     continue
                 if backend == "service":
-                    self._judged(route, flag, request.caller, failures.judge(exc.failure, None))
+                    self._judged(ex, failures.judge(exc.failure, None))
                 elif suspect is not None:
-                    self._judged(route, flag, request.caller, failures.judge(suspect, exc.status))
-                self.recorder.request(route, backend, exc.status, time.perf_counter() - started, int(time.time()))
-                await self._error(out, exc.status, exc.message, request_id, target)
+                    self._judged(ex, failures.judge(suspect, exc.status))
+                self._book(ex, backend, exc.status, started, failed=True)
+                await self._error(ex.out, exc.status, exc.message, ex.request_id, ex.target(backend))
                 return None
 
-    def _failed(self, route: str, backend: str) -> None:
-        """Book a failed attempt (error counter, chart); the rollback detectors hear it once judged."""
-        self.recorder.upstream_error(route, backend)
-        self.recorder.traffic(route, backend, False, int(time.time()))
+    @staticmethod
+    def _may_replay(ex: Exchange, failure: retry.Failure) -> bool:
+        body = ex.body
+        return retry.may_replay(ex.request.method, failure, fallback=ex.fallback,
+                                body_replayable=body is None or body.replayable, keyed=ex.keyed)
 
-    def _judged(self, route: str, flag: Flag | None, caller: str, outcome: failures.Outcome) -> None:
+    def _judged(self, ex: Exchange, outcome: failures.Outcome) -> None:
         """Tell the rollback detectors what a service attempt says about the service."""
-        if flag is not None:
-            self.rollbacks.record(route, outcome, int(time.time()), flag, caller)
+        if ex.flag is not None:
+            self.rollbacks.record(ex.route, outcome, int(time.time()), ex.flag, ex.request.caller)
 
-    async def _respond(self, request: Inbound, out: Responder, response: forward.Upstream, route: str,
-                       backend: str, target: str, flag: Flag | None, request_id: str, started: float,
-                       suffix: str, headers: list[tuple[str, str]], keep: bool) -> idempotency.Stored | None:
+    def _book(self, ex: Exchange, backend: str, status: int | None, started: float, failed: bool = False) -> None:
+        """Book one attempt, the one place that does: metrics, chart, rollback detectors, gate counters.
+
+        ``status`` ``None``: the attempt failed and the request goes on to the monolith (its
+        verdict waits for the monolith's answer, :meth:`_judged`). ``failed``: the gateway
+        answers ``status`` itself because no backend could. Otherwise ``status`` is the
+        backend's answer, relayed as it is (a service 5xx here was not compared with the monolith).
+        """
+        now = int(time.time())
+        route, seconds = ex.route, time.perf_counter() - started
+        if status is None or failed:
+            self.recorder.upstream_error(route, backend)
+            self.recorder.traffic(route, backend, False, now)
+            if failed:
+                self.recorder.request(route, backend, status, seconds, now)
+            return
+        self.recorder.request(route, backend, status, seconds, now)
+        flag = ex.flag
+        if status >= 500:
+            self.recorder.upstream_error(route, backend)
+        else:
+            self.recorder.count(now, rollout_gates.latency_field(route, backend, seconds))
+            if self.rollbacks.latencies is not None and flag is not None:
+                self.rollbacks.latency(route, backend, seconds, now, flag, ex.request.caller)
+        if backend == "service" and flag is not None:  # pinned requests and health probes judge nothing
+            self.rollbacks.record(route, failures.answered(status), now, flag, ex.request.caller)
+
+    async def _respond(self, ex: Exchange, response: forward.Upstream, backend: str,
+                       started: float) -> idempotency.Stored | None:
         """Relay the upstream's answer; small bodies in one write, large ones streamed.
 
         A body that breaks before the client got a byte raises :class:`forward.UpstreamError`
@@ -374,23 +405,23 @@ class Gateway:
         and the server drops the client connection (a truncated body must not look complete).
         The attempt is booked only when its outcome is known.
         """
-        status = response.status
+        request, out, status, target = ex.request, ex.out, response.status, ex.target(backend)
         try:
             out_headers = response.headers()
             out_headers.append(("x-upstream", target))
             body = await forward.read_small(response, request.method)
             first = b"" if body is not None else await forward.first_chunk(response)
-            seconds = time.perf_counter() - started
-            self._booked(route, backend, status, seconds, flag, request.caller)
+            self._book(ex, backend, status, started)
             if body is not None:
-                answer = idempotency.Stored(status, out_headers.copy(), body) if keep else None
-                out_headers.append(("x-request-id", request_id))
+                answer = idempotency.Stored(status, out_headers.copy(), body) if ex.keep else None
+                out_headers.append(("x-request-id", ex.request_id))
                 await out.full(status, out_headers, body)
+                flag = ex.flag
                 if flag is not None and flag.shadow_percent and request.method == "GET" \
                         and random.randrange(100) < flag.shadow_percent:  # noqa: S311 - sampling
-                    self._shadow(route, backend, suffix, headers, status, body, out_headers)
+                    self._shadow(ex.route, backend, ex.suffix, ex.headers, status, body, out_headers)
                 return answer
-            out_headers.append(("x-request-id", request_id))
+            out_headers.append(("x-request-id", ex.request_id))
             await out.start(status, out_headers)
             if first:
                 await out.chunk(first)
@@ -398,28 +429,12 @@ class Gateway:
                 async for chunk in forward.rest(response):
                     await out.chunk(chunk)
             except RequestError as exc:
-                log.warning("%s response from %s broke mid-body: %s", route, target, type(exc).__name__)
+                log.warning("%s response from %s broke mid-body: %s", ex.route, target, type(exc).__name__)
                 raise
             await out.finish()
             return None
         finally:
             await response.release()
-
-    def _booked(self, route: str, backend: str, status: int, seconds: float, flag: Flag | None,
-                caller: str) -> None:
-        """Book an answered attempt: metrics, chart, rollback detectors (service answers relayed as
-        they are: a 5xx here was not compared with the monolith), rollout gate counters."""
-        now = int(time.time())
-        error = status >= 500
-        self.recorder.request(route, backend, status, seconds, now)
-        if error:
-            self.recorder.upstream_error(route, backend)
-        else:
-            self.recorder.count(now, rollout_gates.latency_field(route, backend, seconds))
-            if self.rollbacks.latencies is not None and flag is not None:
-                self.rollbacks.latency(route, backend, seconds, now, flag, caller)
-        if backend == "service" and flag is not None:  # pinned requests and health probes judge nothing
-            self.rollbacks.record(route, failures.answered(status), now, flag, caller)
 
     def _shadow(self, route: str, backend: str, suffix: str, headers: list[tuple[str, str]], status: int,
                 body: bytes, out_headers: list[tuple[str, str]]) -> None:

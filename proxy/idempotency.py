@@ -25,10 +25,11 @@ Answers of sign-in, sign-up and token refresh (:func:`never_kept`) are never sto
 replayed: a replay would hand out a spent token pair and bypass reuse detection.
 
 Only complete answers below 500 are stored. A 5xx or a failed attempt releases the key, so
-the client's retry is forwarded again — safe when the failure proves the request never
-reached a service (see :mod:`proxy.retry`); after an ambiguous failure (the service died
-between its commit and its answer) a retry can create the row a second time: that window
-is the one the service side cannot close without storing keys itself (docs/runbook.md).
+the client's retry is forwarded again. That retry cannot write twice either: upstream, every
+keyed request carries :func:`upstream_key` (the client's key scoped to the caller, or
+:func:`fresh_key` when the client sent none), and the services store key → answer in the
+write's own transaction (:mod:`kernel.exactly_once`), which is also what lets the gateway
+send a write whose answer was lost to the monolith (:mod:`proxy.retry`).
 
 When Redis is unreachable the gateway forwards without the guarantee rather than refusing
 writes, and logs it.
@@ -42,18 +43,22 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from kernel.request_keys import MAX_KEY_LENGTH, applies, fingerprint, never_kept, valid_key
 from proxy.types import Headers
+
+__all__ = ["KEEP_SECONDS", "Claim", "Digest", "IdempotencyStore", "KeyError400", "Quota", "Stored", "applies",
+           "fingerprint", "fresh_key", "never_kept", "redis_key", "upstream_key"]
 
 log = logging.getLogger(__name__)
 
 KEEP_SECONDS = 86_400
 WAIT_SECONDS = 5.0
 POLL_SECONDS = 0.02
-MAX_KEY_LENGTH = 255
 REPLAYED_HEADER = ("idempotent-replayed", "true")
 
 
@@ -113,32 +118,32 @@ class Claim:
     unavailable: bool = False  # Redis down: forward without the guarantee
 
 
-def never_kept(path: str) -> bool:
-    """Whether answers to ``path`` carry credentials and must never be stored or replayed."""
-    return path.startswith("/api/auth/") or path.rstrip("/") == "/api/users"
-
-
 def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def redis_key(caller: str, raw_key: str) -> str:
     """The Redis key of ``raw_key`` for ``caller``; raises :class:`KeyError400` for a bad key."""
-    if not raw_key or len(raw_key) > MAX_KEY_LENGTH or not raw_key.isprintable():
+    return f"idem:{upstream_key(caller, raw_key)}"
+
+
+def upstream_key(caller: str, raw_key: str) -> str:
+    """The key the services store for ``raw_key`` of ``caller``: scoped to the caller, so one
+    caller's key can never answer another's request; :class:`KeyError400` for a bad key."""
+    if not valid_key(raw_key):
         raise KeyError400(f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} printable characters")
-    digest = _hash(f"{caller}\0{raw_key}")
-    return f"idem:{digest}"
+    return _hash(f"{caller}\0{raw_key}")
+
+
+def fresh_key() -> str:
+    """A key for a write whose client sent none (unique; never equal to a scoped key's 40 hex digits)."""
+    return f"gw-{uuid.uuid4().hex}"
 
 
 def _caller_keys(caller: str) -> tuple[str, str]:
     """The caller's index (sorted set: record key → expiry) and sizes (hash: record key → bytes)."""
     tag = _hash(caller)
     return f"idem-keys:{tag}", f"idem-bytes:{tag}"
-
-
-def fingerprint(method: str, target: str, body: bytes) -> str:
-    """What must be equal for two requests to count as the same request."""
-    return hashlib.sha256(method.encode() + b" " + target.encode() + b"\0" + body).hexdigest()
 
 
 #: KEYS: record, index, sizes. ARGV: pending record, pending seconds, now, max keys, keep seconds.

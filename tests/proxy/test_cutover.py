@@ -180,8 +180,56 @@ def _service_mode(proxy, db_url) -> None:
     wait_until(lambda: health(proxy)["flags"]["movies"]["mode"] == "service", timeout=5)
 
 
-def test_a_write_that_reached_the_service_is_not_replayed(proxy_factory, db_url, movies_service, editor_token):
-    proxy = proxy_factory()
+@pytest.fixture
+def crashing_movies(db_url):
+    """The real movies service that SIGKILLs its worker mid-request on ``?crash=...``."""
+    proc = start_process("crashing-movies", "tests.proxy.crashing_service", port=free_port(),
+                         health_path="/api/movies/health")
+    yield proc
+    proc.stop()
+
+
+def _movie_ids(db_url: str, title: str) -> list[int]:
+    with psycopg.connect(libpq_url(db_url)) as conn:
+        return [r[0] for r in conn.execute("SELECT id FROM movies WHERE title = %s", [title]).fetchall()]
+
+
+@pytest.mark.parametrize("crash", ["before-commit", "after-commit"])
+def test_a_write_whose_service_died_mid_request_is_done_exactly_once(proxy_factory, db_url, crashing_movies,
+                                                                     editor_token, crash):
+    # No client key, no client retry: the gateway keys the write, the service stores the key with
+    # the write, and the monolith, sent the same key, finds the committed answer or writes once.
+    proxy = proxy_factory(MOVIES_SERVICE_URL=crashing_movies.url)
+    _service_mode(proxy, db_url)
+    title = f"crash-{crash}-{uuid.uuid4().hex[:8]}"
+    posted = httpx.post(f"{proxy.url}/api/movies?crash={crash}", headers={"Authorization": f"Bearer {editor_token}"},
+                        json={"title": title, "description": "d", "rating": 4.0, "genres": []}, timeout=20)
+    assert posted.status_code == 201, (posted.text, posted.headers.get("x-upstream"))
+    assert posted.headers["x-upstream"] == "monolith"
+    ids = _movie_ids(db_url, title)
+    assert ids == [posted.json()["id"]], "exactly one row, and it is the one the client was told about"
+    # committed by the service: the monolith answered from the stored answer, it did not write again
+    assert (posted.headers.get("idempotent-replayed") == "true") == (crash == "after-commit")
+
+
+def test_a_write_without_fallback_whose_service_died_is_a_502_and_undone(proxy_factory, db_url, crashing_movies,
+                                                                          editor_token):
+    proxy = proxy_factory(MOVIES_SERVICE_URL=crashing_movies.url)
+    flags.set_flag("movies", {"mode": "service", "auto_rollback": False, "fallback": False}, "test", url=db_url)
+    wait_until(lambda: health(proxy)["flags"]["movies"]["mode"] == "service", timeout=5)
+    title = f"nofallback-{uuid.uuid4().hex[:8]}"
+    posted = httpx.post(f"{proxy.url}/api/movies?crash=before-commit",
+                        headers={"Authorization": f"Bearer {editor_token}"},
+                        json={"title": title, "description": "d", "rating": 4.0, "genres": []}, timeout=20)
+    assert posted.status_code == 502 and "error" in posted.json()
+    assert _movie_rows(db_url, title) == 0, "the dead transaction was rolled back with its key"
+
+
+def test_a_write_that_reached_a_keyless_backend_is_not_replayed(proxy_factory, db_url, movies_service,
+                                                                 editor_token):
+    # In front of backends that keep no keys (PROXY_EXACTLY_ONCE=false) a write that may have
+    # reached the service is never sent to the monolith.
+    proxy = proxy_factory(PROXY_EXACTLY_ONCE="false")
     _service_mode(proxy, db_url)
     auth = {"Authorization": f"Bearer {editor_token}"}
     title = f"reset-{uuid.uuid4().hex[:10]}"
@@ -194,10 +242,11 @@ def test_a_write_that_reached_the_service_is_not_replayed(proxy_factory, db_url,
     assert read.status_code == 200 and read.headers["x-upstream"] == "monolith"
 
 
-def test_a_write_whose_answer_timed_out_is_not_replayed(proxy_factory, db_url, movies_service, editor_token):
+def test_a_write_whose_answer_timed_out_at_a_keyless_backend_is_not_replayed(proxy_factory, db_url, movies_service,
+                                                                             editor_token):
     # A read timeout comes after the request was written: it may have reached the service, even
     # though the client library calls it a connect timeout; only a read goes to the monolith.
-    proxy = proxy_factory(PROXY_READ_TIMEOUT_MS="300")
+    proxy = proxy_factory(PROXY_READ_TIMEOUT_MS="300", PROXY_EXACTLY_ONCE="false")
     _service_mode(proxy, db_url)
     title = f"late-{uuid.uuid4().hex[:10]}"
     posted = httpx.post(f"{proxy.url}/api/movies?slow=2", headers={"Authorization": f"Bearer {editor_token}"},
@@ -209,9 +258,25 @@ def test_a_write_whose_answer_timed_out_is_not_replayed(proxy_factory, db_url, m
     assert read.status_code == 200 and read.headers["x-upstream"] == "monolith"
 
 
-def test_a_5xx_write_is_passed_through_and_a_5xx_read_is_served_by_the_monolith(
+def test_the_gateway_sends_every_write_upstream_with_a_caller_scoped_key(proxy_factory, db_url, upstream_factory,
+                                                                         editor_token):
+    echo = upstream_factory("monolith-echo")
+    proxy = proxy_factory(MONOLITH_URL=echo.url)
+    auth = {"Authorization": f"Bearer {editor_token}"}
+    with httpx.Client(base_url=proxy.url, timeout=10) as client:
+        keys = [client.post("/api/movies", json={}, headers=auth).json()["headers"].get("idempotency-key")
+                for _ in range(2)]
+        assert all(keys) and keys[0] != keys[1], "a fresh key for each write without one"
+        mine = client.post("/api/movies", json={}, headers={**auth, "Idempotency-Key": "k1"})
+        sent = mine.json()["headers"]["idempotency-key"]
+        assert sent != "k1" and len(sent) == 40, "the client's key, scoped to the caller"
+        read = client.get("/api/movies", headers={"Idempotency-Key": "k2"}).json()["headers"]
+        assert read.get("idempotency-key") == "k2", "reads are passed through untouched"
+
+
+def test_a_5xx_write_of_a_keyless_backend_is_passed_through_and_a_5xx_read_is_served_by_the_monolith(
         proxy_factory, db_url, movies_service, editor_token):
-    proxy = proxy_factory()
+    proxy = proxy_factory(PROXY_EXACTLY_ONCE="false")
     _service_mode(proxy, db_url)
     httpx.post(f"{movies_service.url}/__control/fail?status=503")
     try:
