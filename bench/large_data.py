@@ -207,6 +207,8 @@ def audit_cases(audit: int) -> dict[str, str]:
         "audit: newest": "/audit",
         "audit: domain": "/audit?domain=payments",
         "audit: operator": "/audit?actor=operator7",
+        "audit: operator, part of a name": "/audit?actor=rator4",
+        "audit: operator, no match": "/audit?actor=nobody-such",
         "audit: action family": "/audit?action=flag",
         "audit: exact action": "/audit?action=kafka.republished",
         "audit: last hour": f"/audit?since={since}",
@@ -263,9 +265,13 @@ def explain(url: str, movies: int) -> None:
         "title search": "SELECT id FROM movies WHERE title ILIKE '%movie 0500%' ORDER BY id DESC LIMIT 51",
         "genre filter": "SELECT m.id FROM movies m JOIN movie_genres g ON g.movie_id = m.id "
                         "WHERE g.genre = 'Crime' ORDER BY m.id DESC LIMIT 51",
+        "genre count (capped)": "SELECT count(*) FROM (SELECT 1 FROM movies m JOIN movie_genres g "
+                                "ON g.movie_id = m.id WHERE g.genre = 'Crime' LIMIT 10001) AS c",
         "audit newest": "SELECT id FROM flag_audit ORDER BY at DESC, id DESC LIMIT 51",
         "audit domain": "SELECT id FROM flag_audit WHERE domain = 'payments' ORDER BY at DESC, id DESC LIMIT 51",
         "audit actor": "SELECT id FROM flag_audit WHERE actor = 'operator7' ORDER BY at DESC, id DESC LIMIT 51",
+        "audit actor no match": "SELECT id FROM flag_audit WHERE actor ILIKE '%nobody-such%' "
+                                "ORDER BY at DESC, id DESC LIMIT 51",
         "audit action family": "SELECT id FROM flag_audit WHERE action LIKE 'flag%' ORDER BY at DESC, id DESC "
                                "LIMIT 51",
         "audit actor+action": "SELECT id FROM flag_audit WHERE actor = 'operator7' AND action = "

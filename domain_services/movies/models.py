@@ -41,8 +41,9 @@ class Movie(Base):
     # votes) and how many rated; maintained by ``services.rate_movie``.
     user_rating: Mapped[Decimal | None] = mapped_column(Numeric(3, 1))
     votes: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    release_date: Mapped[date | None] = mapped_column(Date)
-    duration: Mapped[int | None] = mapped_column(Integer)
+    # indexed: the console sorts and filters the catalogue by release date
+    release_date: Mapped[date | None] = mapped_column(Date, index=True)
+    duration: Mapped[int | None] = mapped_column(Integer)  # minutes
     poster_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
