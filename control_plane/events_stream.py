@@ -1,4 +1,4 @@
-"""``/events``: the on-call stream — newest events of the three domain topics, merged.
+"""``/events``: the on-call stream — newest events of every domain topic, merged.
 
 The table re-polls every 3 s (paused while the tab is hidden) and is only sent when it changed:
 the page tells the server the hash of what it shows (``X-Shown``) and gets ``204 No Content``
@@ -56,5 +56,6 @@ def page():
             return "", 204, {"X-Content-Hash": shown}
         return table, 200, {"X-Content-Hash": shown}
     types = sorted({f"{t.type}.{t.action}" for t in EVENT_TYPES.values()})
+    aggregates = list(dict.fromkeys(t.type for t in EVENT_TYPES.values()))  # declaration order
     return render_template("events.html", table=table, shown=shown, event_type=event_type, aggregate=aggregate,
-                           types=types)
+                           types=types, aggregates=aggregates, topics=TOPICS)
