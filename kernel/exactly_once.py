@@ -124,7 +124,7 @@ def _begin() -> tuple[Response, int] | Response | None:
     fp = fingerprint(request.method, target, request.get_data(cache=True))
     tx = db.request_transaction()
     try:
-        found = claim(tx.session, key, fp)
+        found = claim(tx.session, key, fp, WAIT_SECONDS)
     except BaseException:
         tx.rollback()
         raise
