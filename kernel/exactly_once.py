@@ -102,11 +102,20 @@ def complete(session: Session, key: str, answer: Answer) -> None:
         status=answer.status, content_type=answer.content_type, location=answer.location, body=answer.body))
 
 
-def purge(older_than_seconds: int = KEEP_SECONDS, url: str | None = None) -> int:
-    """Delete keys older than ``older_than_seconds``; returns how many."""
+def purge(older_than_seconds: int = KEEP_SECONDS, url: str | None = None, batch: int = 10_000,
+          max_batches: int = 100) -> int:
+    """Delete keys older than ``older_than_seconds`` in batches (short transactions, no long
+    lock on a busy table); returns how many."""
     cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
-    with db.unit_of_work(url) as uow:
-        return uow.session.execute(delete(RequestKey).where(RequestKey.created_at < cutoff)).rowcount
+    old = select(RequestKey.key).where(RequestKey.created_at < cutoff).limit(batch).scalar_subquery()
+    deleted = 0
+    for _ in range(max_batches):
+        with db.unit_of_work(url) as uow:
+            count = uow.session.execute(delete(RequestKey).where(RequestKey.key.in_(old))).rowcount
+        deleted += count
+        if count < batch:
+            break
+    return deleted
 
 
 def _error(message: str, status: int) -> tuple[Response, int]:

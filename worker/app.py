@@ -29,11 +29,15 @@ RECONCILE_TASK = "worker.reconcile_payments"
 RECONCILE_INTERVAL_S = 60.0
 RECONCILE_EXPIRES_S = 30
 SWEEP_INTERVAL_S = 1.0
+# the keys and answers of exactly-once writes are kept a day (worker/housekeeping.py)
+PURGE_KEYS_TASK = "worker.purge_request_keys"
+PURGE_KEYS_INTERVAL_S = 600.0
 # A sweep or nudge older than this is dropped instead of run: while a relay batch waits on a
 # dead broker, the queued sweeps would otherwise pile up and run back to back afterwards.
 TASK_EXPIRES_S = 5
 
-app = Celery("worker", include=["worker.tasks", "worker.history", "worker.notifications"])
+app = Celery("worker", include=["worker.tasks", "worker.history", "worker.notifications",
+                                      "worker.housekeeping"])
 
 
 def configure(settings: Settings | None = None) -> Celery:
@@ -71,6 +75,12 @@ def configure(settings: Settings | None = None) -> Celery:
                 "task": NOTIFY_SCAN_TASK,
                 "schedule": NOTIFY_INTERVAL_S,
                 "options": {"expires": TASK_EXPIRES_S},
+            },
+            # exactly-once writes' keys older than a day (worker/housekeeping.py)
+            "request-key-purge": {
+                "task": PURGE_KEYS_TASK,
+                "schedule": PURGE_KEYS_INTERVAL_S,
+                "options": {"expires": PURGE_KEYS_INTERVAL_S},
             },
             # payments whose webhook never came: ask the provider, settle (payments/reconcile.py)
             "payment-reconciliation": {
