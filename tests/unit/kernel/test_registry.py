@@ -77,7 +77,7 @@ def test_unknown_domains_and_topicless_domains_fail_loudly():
     import pytest
 
     with pytest.raises(KeyError, match="unknown domain"):
-        registry.domain("reviews")
+        registry.domain("no-such-domain")
     with pytest.raises(KeyError, match="no topic"):
         registry.topic_of("events")
 
