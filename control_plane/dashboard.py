@@ -10,6 +10,7 @@ from redis import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from control_plane import migration_health, traffic
+from control_plane.clients import app_settings
 from control_plane.health import dependency_status
 from control_plane.roles import requires
 from eventing.outbox_stats import outbox_stats
@@ -31,7 +32,7 @@ def _outbox_stats() -> dict[str, Any] | None:
 
 def _flags() -> list[dict[str, Any]] | None:
     try:
-        return flags.list_flags()
+        return flags.list_flags(settings=app_settings())
     except SQLAlchemyError as exc:
         log.warning("flags unavailable: %s", exc)
         return None

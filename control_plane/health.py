@@ -15,19 +15,12 @@ def _database() -> None:
         session.execute(text("SELECT 1"))
 
 
-def _redis() -> None:
-    redis_client().ping()
-
-
-def _kafka() -> None:
-    kafka_admin().list_topics(timeout=KAFKA_TIMEOUT / 2)
-
-
-_CHECKS = {"PostgreSQL": _database, "Redis": _redis, "Kafka": _kafka}
-
-
 def dependency_status() -> dict[str, str | None]:
     """``{name: None if up else the error}`` for PostgreSQL, Redis and Kafka, checked in parallel."""
+    # the clients come from the app's settings: take them here, in the request's thread
+    redis, admin = redis_client(), kafka_admin()
+    checks = {"PostgreSQL": _database, "Redis": redis.ping,
+              "Kafka": lambda: admin.list_topics(timeout=KAFKA_TIMEOUT / 2)}
 
     def run(check) -> str | None:
         try:
@@ -36,6 +29,6 @@ def dependency_status() -> dict[str, str | None]:
             return str(exc).splitlines()[0][:200] or type(exc).__name__
         return None
 
-    with ThreadPoolExecutor(max_workers=len(_CHECKS)) as pool:
-        results = {name: pool.submit(run, check) for name, check in _CHECKS.items()}
+    with ThreadPoolExecutor(max_workers=len(checks)) as pool:
+        results = {name: pool.submit(run, check) for name, check in checks.items()}
         return {name: future.result() for name, future in results.items()}

@@ -19,6 +19,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from control_plane.clients import app_settings
 from control_plane.roles import can, requires
 from kernel.errors import DomainError
 from kernel.registry import FLAGGED
@@ -105,7 +106,7 @@ def start(domain: str):
         return render_template("_rollout_preview_page.html", domain=domain, plan=rollouts.get_plan(domain),
                                rollout_error=None, rollout_preview=preview, can_write=True)
     return _act(domain, f"{domain}: rollout started", rollouts.start, steps=fields.get("steps"),
-                hold_seconds=fields.get("hold_seconds", 60), gates=gates, reason=reason)
+                hold_seconds=fields.get("hold_seconds", 60), gates=gates, reason=reason, settings=app_settings())
 
 
 @bp.route("/rollouts/<domain>/pause", methods=["POST"])
@@ -126,4 +127,5 @@ def resume(domain: str):
 @requires("flags.write")
 def abort_plan(domain: str):
     """End the plan and roll the domain back to the monolith."""
-    return _act(domain, f"{domain}: rollout aborted, back on the monolith", rollouts.abort)
+    return _act(domain, f"{domain}: rollout aborted, back on the monolith", rollouts.abort,
+                settings=app_settings())

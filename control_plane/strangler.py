@@ -24,6 +24,7 @@ from flask_login import current_user
 from redis import RedisError
 
 from control_plane import traffic
+from control_plane.clients import app_settings
 from control_plane.roles import can, requires
 from kernel.errors import DomainError, InvalidInput
 from kernel.registry import FLAGGED
@@ -97,7 +98,7 @@ def card_version(flag: dict[str, Any], plan: dict[str, Any] | None) -> str:
 
 def _context(domain: str) -> dict[str, Any]:
     """Everything a card shows, read fresh."""
-    flag = flags.get_flag(domain)
+    flag = flags.get_flag(domain, settings=app_settings())
     plan = rollouts.get_plan(domain)
     return {"flag": flag, "history": flags.flag_history(domain, HISTORY), "stats": _stats(domain),
             "plan": plan, "stickiness": STICKINESS.get(flag["sticky_key"], ""),
@@ -134,12 +135,12 @@ def _change(domain: str, changes: dict[str, Any], endpoint: str):
         return _respond(domain, error="a reason is required (it goes into the audit log)")
     try:
         changes = flags.validate_changes(changes)
-        question = confirmation_needed(flags.get_flag(domain), changes)
+        question = confirmation_needed(flags.get_flag(domain, settings=app_settings()), changes)
         if question and request.form.get("confirm") != "yes":
             fields = {k: ("on" if v is True else v) for k, v in changes.items() if v is not False}
             return _respond(domain, confirm={"question": question, "action": url_for(endpoint, domain=domain),
                                              "fields": {**fields, "reason": reason}})
-        flags.set_flag(domain, changes, current_user.username, reason[:200])
+        flags.set_flag(domain, changes, current_user.username, reason[:200], settings=app_settings())
     except DomainError as exc:
         return _respond(domain, error=exc.message, status=exc.status)
     return _respond(domain, f"{domain}: saved")
@@ -164,7 +165,8 @@ def page():
 def state():
     """``{domain: card version}``: cheap enough to poll every second (two small reads per domain)."""
     plans = {d: rollouts.get_plan(d) for d in FLAGGED}
-    return jsonify({f["domain"]: card_version(f, plans[f["domain"]]) for f in flags.list_flags()})
+    current = flags.list_flags(settings=app_settings())
+    return jsonify({f["domain"]: card_version(f, plans[f["domain"]]) for f in current})
 
 
 @bp.route("/strangler/<domain>/card")
@@ -220,7 +222,8 @@ def rollback(domain: str):
     """One click: everything back to the monolith (the one change that never waits for a reason)."""
     _domain_or_404(domain)
     try:
-        flags.rollback(domain, current_user.username, request.form.get("reason") or "manual rollback (console)")
+        flags.rollback(domain, current_user.username, request.form.get("reason") or "manual rollback (console)",
+                       settings=app_settings())
     except DomainError as exc:
         return _respond(domain, error=exc.message, status=exc.status)
     return _respond(domain, f"{domain}: rolled back to the monolith")

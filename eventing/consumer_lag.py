@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from eventing.kafka import CLIENT_LOG_LEVEL
+from eventing.kafka import client_config
 from kernel.settings import Settings
 
 TIMEOUT_S = 3.0
@@ -82,10 +82,9 @@ class LagReader:
     """Long-lived admin client and assign-only consumer for lag queries (thread-safe)."""
 
     def __init__(self, settings: Settings) -> None:
-        base = {"bootstrap.servers": settings.kafka_brokers, "log_level": CLIENT_LOG_LEVEL}
-        self._admin = AdminClient({**base, "socket.timeout.ms": int(TIMEOUT_S * 1000)})
-        self._consumer = Consumer({**base, "group.id": READER_GROUP, "enable.auto.commit": False,
-                                   "enable.partition.eof": False})
+        self._admin = AdminClient(client_config(settings, {"socket.timeout.ms": int(TIMEOUT_S * 1000)}))
+        self._consumer = Consumer(client_config(settings, {"group.id": READER_GROUP, "enable.auto.commit": False,
+                                                           "enable.partition.eof": False}))
         self._lock = threading.Lock()
 
     def groups(self) -> list[str]:

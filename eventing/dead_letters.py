@@ -23,7 +23,7 @@ from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPa
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from eventing.consumer_retry import DependencyUnavailable
-from eventing.kafka import CLIENT_LOG_LEVEL, producer_config
+from eventing.kafka import client_config, producer_config
 from kernel.event_types import TOPICS
 from kernel.settings import Settings
 
@@ -134,7 +134,7 @@ class DeadLetterProducer:
     def _ensure(self, topic: str) -> None:
         if topic in self._ready:
             return
-        admin = AdminClient({"bootstrap.servers": self._settings.kafka_brokers, "log_level": CLIENT_LOG_LEVEL})
+        admin = AdminClient(client_config(self._settings))
         ensure_topics(admin, [topic])
         self._ready.add(topic)
 
@@ -174,8 +174,8 @@ class DeadLetterCounter:
     """
 
     def __init__(self, settings: Settings, topics: Iterable[str] = DEAD_LETTER_TOPICS) -> None:
-        self._consumer = Consumer({"bootstrap.servers": settings.kafka_brokers, "group.id": "cinemaabyss-lag-dlq",
-                                   "enable.auto.commit": False, "log_level": CLIENT_LOG_LEVEL})
+        self._consumer = Consumer(client_config(settings, {"group.id": "cinemaabyss-lag-dlq",
+                                                           "enable.auto.commit": False}))
         self._topics = tuple(topics)
         self._next: dict[tuple[str, int], int] = {}
         self._counts: dict[tuple[str, str], int] = {}

@@ -26,6 +26,16 @@ CLIENT_LOG_LEVEL = 3
 # request (events API) or a relay batch waits while the broker is unreachable.
 DEFAULT_DELIVERY_TIMEOUT_MS = 5000
 
+
+def client_config(settings: Settings, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What every Kafka client of ours sets (brokers, librdkafka's log level); ``extra`` adds or overrides.
+
+    The one builder of client settings: producers, consumers and admin clients, the console's
+    included, start from it.
+    """
+    return {"bootstrap.servers": settings.kafka_brokers, "log_level": CLIENT_LOG_LEVEL, **(extra or {})}
+
+
 def producer_config(
     settings: Settings,
     *,
@@ -33,8 +43,7 @@ def producer_config(
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Idempotent producer settings; ``extra`` adds or overrides librdkafka properties."""
-    config: dict[str, Any] = {
-        "bootstrap.servers": settings.kafka_brokers,
+    return client_config(settings, {
         "enable.idempotence": True,
         "acks": "all",
         # a few ms of batching buys throughput under load and costs almost nothing idle
@@ -43,24 +52,19 @@ def producer_config(
         "message.timeout.ms": delivery_timeout_ms,
         "socket.connection.setup.timeout.ms": min(delivery_timeout_ms, 3000),
         "reconnect.backoff.max.ms": 1000,
-        "log_level": CLIENT_LOG_LEVEL,
-    }
-    config.update(extra or {})
-    return config
+        **(extra or {}),
+    })
 
 
 def consumer_config(group: str, settings: Settings, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Consumer settings: offsets committed by the application only after processing."""
-    config: dict[str, Any] = {
-        "bootstrap.servers": settings.kafka_brokers,
+    return client_config(settings, {
         "group.id": group,
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "session.timeout.ms": 10000,
-        "log_level": CLIENT_LOG_LEVEL,
-    }
-    config.update(extra or {})
-    return config
+        **(extra or {}),
+    })
 
 
 def make_consumer(group: str, settings: Settings, extra: Mapping[str, Any] | None = None) -> Consumer:

@@ -56,16 +56,18 @@ def test_seek_by_time_finds_messages(as_role, kafka_topic):
     assert "0/0" in html
 
 
-def test_republish_asks_first_and_produces_nothing_until_confirmed(as_role, kafka_topic):
+def test_republish_asks_first_and_produces_nothing_until_confirmed(console_app, as_role, kafka_topic):
     from control_plane import kafka_reader
 
     ops = as_role("ops")
-    before = kafka_reader.topic_info(kafka_topic).count
+    with console_app.app_context():  # the reader's clients come from the app's settings
+        before = kafka_reader.topic_info(kafka_topic).count
     response = ops.post(f"/kafka/{kafka_topic}/republish", {"partition": "0", "offset": "0"})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "Republish it" in html and 'name="confirm" value="yes"' in html
-    assert kafka_reader.topic_info(kafka_topic).count == before
+    with console_app.app_context():
+        assert kafka_reader.topic_info(kafka_topic).count == before
 
 
 def test_republish_copies_message(as_role, kafka_topic):

@@ -34,3 +34,15 @@ def test_no_domain_or_kernel_module_reads_the_process_settings():
 def test_the_database_module_never_reads_settings():
     source = (ROOT / "kernel" / "db.py").read_text()
     assert "kernel.settings" not in source and "get_settings" not in source
+
+
+def test_the_console_builds_its_clients_from_the_app_settings(tmp_path):
+    from control_plane import clients, create_app
+    from kernel.settings import load_settings
+
+    settings = load_settings({"RUN_DIR": str(tmp_path)}, secret_key="unit", redis_url="redis://127.0.0.1:1/7",
+                             kafka_brokers="127.0.0.1:2")
+    with create_app(settings).app_context():  # nothing connects: clients are built, not used
+        assert clients.app_settings() is settings
+        assert clients.redis_client().connection_pool.connection_kwargs["port"] == 1
+        assert clients.kafka_consumer_config()["bootstrap.servers"] == "127.0.0.1:2"
