@@ -36,23 +36,23 @@ def test_a_region_is_replaced_between_its_markers_with_the_markers_indentation()
 
 def test_regenerating_with_a_new_domain_changes_every_target(monkeypatch):
     """A registry entry is enough: compose, Helm, Dockerfile and both docs tables follow it."""
-    reviews = registry.Domain("reviews", ("/api/reviews",), "reviews_service_url", 8086, "/api/reviews/health",
-                              topic="review-events", summary="reviews of movies", writes="signed-in")
-    monkeypatch.setattr(registry, "DOMAINS", (*registry.DOMAINS, reviews))
+    trailers = registry.Domain("trailers", ("/api/trailers",), "trailers_service_url", 8099, "/api/trailers/health",
+                               topic="trailer-events", summary="movie trailers", writes="signed-in")
+    monkeypatch.setattr(registry, "DOMAINS", (*registry.DOMAINS, trailers))
     monkeypatch.setattr(generated, "_env_name", str.upper)  # the settings field is not declared here
-    monkeypatch.setattr(registry, "TOPICS", (*registry.TOPICS, "review-events"))
+    monkeypatch.setattr(registry, "TOPICS", (*registry.TOPICS, "trailer-events"))
     monkeypatch.setattr(generated.policy, "RULES", generated.policy.build_rules(registry.DOMAINS))
     rendered = {path: generated.render(path, (ROOT / path).read_text()) for path in generated.TARGETS}
 
     compose = yaml.safe_load(rendered["docker-compose.yml"])["services"]
-    assert compose["reviews"]["command"] == ["python", "-m", "domain_services.reviews"]
-    assert compose["reviews"]["healthcheck"]["test"][-1] == "http://127.0.0.1:8086/api/reviews/health"
-    assert "reviews" in compose["proxy"]["depends_on"]
-    assert "http://reviews:8086" in rendered["docker-compose.yml"]
-    assert "review-events" in compose["kafka-topics"]["command"][0].split()
-    helm = yaml.safe_load(rendered["deploy/helm/cinemaabyss/values.yaml"])["processes"]["reviews"]
-    assert (helm["module"], helm["port"], helm["healthPath"]) == (reviews.package, 8086, reviews.health_path)
-    assert ".reviews" in rendered["deploy/Dockerfile"]
-    assert "| reviews | `domain_services.reviews` | 8086 |" in rendered["docs/architecture.md"]
-    writes = "`/api/reviews/**` | POST, PUT, PATCH, DELETE | user, editor, admin, service |"
+    assert compose["trailers"]["command"] == ["python", "-m", "domain_services.trailers"]
+    assert compose["trailers"]["healthcheck"]["test"][-1] == "http://127.0.0.1:8099/api/trailers/health"
+    assert "trailers" in compose["proxy"]["depends_on"]
+    assert "http://trailers:8099" in rendered["docker-compose.yml"]
+    assert "trailer-events" in compose["kafka-topics"]["command"][0].split()
+    helm = yaml.safe_load(rendered["deploy/helm/cinemaabyss/values.yaml"])["processes"]["trailers"]
+    assert (helm["module"], helm["port"], helm["healthPath"]) == (trailers.package, 8099, trailers.health_path)
+    assert ".trailers" in rendered["deploy/Dockerfile"]
+    assert "| trailers | `domain_services.trailers` | 8099 |" in rendered["docs/architecture.md"]
+    writes = "`/api/trailers/**` | POST, PUT, PATCH, DELETE | user, editor, admin, service |"
     assert writes in rendered["docs/security.md"]

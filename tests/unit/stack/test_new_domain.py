@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 
 ENTRY = '''    Domain(
-        "reviews", ("/api/reviews",), "reviews_service_url", 8086, "/api/reviews/health",
-        topic="review-events", summary="reviews of movies", writes="signed-in",
+        "trailers", ("/api/trailers",), "trailers_service_url", 8099, "/api/trailers/health",
+        topic="trailer-events", summary="movie trailers", writes="signed-in",
     ),
 '''
 
@@ -41,20 +41,20 @@ from control_plane import migration_health, strangler, traffic
 from proxy import policy, routing
 
 verdict = lambda method, path, role: policy.verdict(policy.rule_for(method, path), role, "writes")
-process = next((p for p in processes.PROCESSES if p.name == "reviews"), None)
+process = next((p for p in processes.PROCESSES if p.name == "trailers"), None)
 print(json.dumps({
-    "route": routing.route_of("/api/reviews/7"),
-    "prefixes": [p for p, name in routing.PREFIXES if name == "reviews"],
-    "service_health": "/api/reviews/health" in routing.SERVICE_HEALTH,
-    "probe": policy.rule_for("GET", "/api/reviews/health").probe,
-    "anonymous_read": verdict("GET", "/api/reviews/7", "anonymous"),
-    "anonymous_write": verdict("POST", "/api/reviews", "anonymous"),
-    "user_write": verdict("POST", "/api/reviews", "user"),
-    "console_cards": "reviews" in strangler.FLAGGED,
-    "console_chart": "reviews" in traffic.DOMAINS,
-    "console_health": migration_health.ROUTES.get("reviews"),
+    "route": routing.route_of("/api/trailers/7"),
+    "prefixes": [p for p, name in routing.PREFIXES if name == "trailers"],
+    "service_health": "/api/trailers/health" in routing.SERVICE_HEALTH,
+    "probe": policy.rule_for("GET", "/api/trailers/health").probe,
+    "anonymous_read": verdict("GET", "/api/trailers/7", "anonymous"),
+    "anonymous_write": verdict("POST", "/api/trailers", "anonymous"),
+    "user_write": verdict("POST", "/api/trailers", "user"),
+    "console_cards": "trailers" in strangler.FLAGGED,
+    "console_chart": "trailers" in traffic.DOMAINS,
+    "console_health": migration_health.ROUTES.get("trailers"),
     "process": process and [process.module, process.default_port, process.health_path, process.url_setting],
-    "topics": [t for t in kafka_broker.TOPICS if t.startswith("review-events")],
+    "topics": [t for t in kafka_broker.TOPICS if t.startswith("trailer-events")],
 }))
 '''
 
@@ -66,10 +66,10 @@ def test_a_registry_entry_alone_reaches_gateway_policy_console_and_stack():
     )
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout.strip().splitlines()[-1])
-    assert seen["route"] == "reviews" and seen["prefixes"] == ["/api/reviews"]
+    assert seen["route"] == "trailers" and seen["prefixes"] == ["/api/trailers"]
     assert seen["service_health"] and seen["probe"]
     # reads open, writes for signed-in callers (the entry's ``writes``), anonymous writes 401
     assert (seen["anonymous_read"], seen["anonymous_write"], seen["user_write"]) == (0, 401, 0)
-    assert seen["console_cards"] and seen["console_chart"] and seen["console_health"] == "reviews"
-    assert seen["process"] == ["domain_services.reviews", 8086, "/api/reviews/health", "reviews_service_url"]
-    assert seen["topics"] == ["review-events", "review-events.dlq"]
+    assert seen["console_cards"] and seen["console_chart"] and seen["console_health"] == "trailers"
+    assert seen["process"] == ["domain_services.trailers", 8099, "/api/trailers/health", "trailers_service_url"]
+    assert seen["topics"] == ["trailer-events", "trailer-events.dlq"]
