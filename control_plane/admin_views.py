@@ -23,7 +23,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import scoped_session
-from wtforms import PasswordField, StringField
+from wtforms import DateField, IntegerField, PasswordField, StringField, URLField
+from wtforms.validators import Optional
 
 from control_plane import audit_log, operators
 from control_plane.admin_support import DateOrDateTimeField, attach_error, fk_link, remember_names, snapshot
@@ -57,6 +58,15 @@ def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
 
 def _blank_to_none(value: Any) -> Any:
     return None if value in ("", None) else value
+
+
+def _web_address(url: str | None) -> str | None:
+    """``url`` when the domain would accept it as a poster (http or https), else None: a legacy row's
+    ``javascript:`` or relative value is never put into an ``<img>``."""
+    try:
+        return movies.poster_url(url)
+    except InvalidInput:
+        return None
 
 
 def _utc_iso(value: datetime) -> str:
@@ -255,11 +265,13 @@ class DomainModelView(ModelView):
 
 
 class MovieView(DomainModelView):
-    """Movies with their genres (editor and admin)."""
+    """Movies with their genres and details (editor and admin)."""
 
     entity = "movie"
-    count_searches = False  # a title search over 100,000 titles would scan them all to count
-    column_list = ("id", "title", "rating", "genres", "release_date", "updated_at")
+    count_searches = False  # a capped count still reads up to half the titles for a mid-common term
+    column_list = ("id", "title", "rating", "genres", "release_date", "duration", "updated_at")
+    column_labels = {"duration": "Minutes", "duration_minutes": "Duration (minutes)", "poster_url": "Poster URL",
+                     "genres_text": "Genres"}
     column_searchable_list = ("title",)
     column_filters = ("rating", "release_date", "genres.genre")
     column_sortable_list = ("id", "title", "rating", "release_date", "updated_at")
@@ -267,30 +279,56 @@ class MovieView(DomainModelView):
     column_details_list = ("id", "title", "description", "rating", "genres", "release_date", "duration",
                            "poster_url", "created_at", "updated_at")
     column_formatters_detail = column_formatters
-    form_columns = ("title", "description", "rating", "genres_text")
-    audit_fields = ("id", "title", "description", "rating", "genres")
-    form_extra_fields = {"genres_text": StringField("Genres", description="comma separated, e.g. Drama, Crime")}
+    form_columns = ("title", "description", "rating", "genres_text", "release_date", "duration_minutes",
+                    "poster_url")
+    audit_fields = ("id", "title", "description", "rating", "genres", "release_date", "duration", "poster_url")
+    create_template = "admin/model/movie_create.html"
+    edit_template = "admin/model/movie_edit.html"
+    form_extra_fields = {
+        "genres_text": StringField("Genres", description="comma separated, e.g. Drama, Crime"),
+        # html5 inputs: the browser's own date picker; bounds shown from the domain's rules
+        "release_date": DateField("Release date", validators=[Optional()]),
+        "duration_minutes": IntegerField(
+            "Duration (minutes)", validators=[Optional()],
+            render_kw={"min": movies.DURATION_MINUTES[0], "max": movies.DURATION_MINUTES[1]}),
+        "poster_url": URLField("Poster URL", validators=[Optional()], description="an http:// or https:// address",
+                               render_kw={"maxlength": movies.POSTER_URL_MAX}),
+    }
+
+    def render(self, template: str, **kwargs: Any) -> Any:
+        """The create and edit forms get the genres in use as suggestions."""
+        if template in (self.create_template, self.edit_template):
+            kwargs["genre_suggestions"] = movies.genre_names()
+        if template == self.edit_template and kwargs.get("model") is not None:
+            kwargs["poster"] = _web_address(kwargs["model"].poster_url)
+        return super().render(template, **kwargs)
 
     def on_form_prefill(self, form: Any, id: Any) -> None:
-        """Show the movie's genres in the text field when editing."""
+        """Show the movie's genres and running time in their fields when editing."""
         movie = self.get_one(id)
         form.genres_text.data = ", ".join(g.genre for g in movie.genres)
+        form.duration_minutes.data = movie.duration
 
     def form_data(self, form: Any, *, creating: bool) -> dict[str, Any]:
-        """Form → ``{title, description, rating, genres}``."""
-        rating = form.rating.data
+        """Form → ``{title, description, rating, genres, release_date, duration_minutes, poster_url}``."""
+        rating, released = form.rating.data, form.release_date.data
         return {
             "title": form.title.data or "",
             "description": form.description.data or "",
             "rating": float(rating) if rating is not None else None,
             "genres": [g.strip() for g in (form.genres_text.data or "").split(",") if g.strip()],
+            "release_date": released.isoformat() if released else None,
+            "duration_minutes": form.duration_minutes.data,
+            "poster_url": (form.poster_url.data or "").strip() or None,
         }
 
     def current_data(self, model):
         """The movie as the edit form holds it."""
         return {"title": model.title or "", "description": model.description or "",
                 "rating": float(model.rating) if model.rating is not None else None,
-                "genres": [g.genre for g in model.genres]}
+                "genres": [g.genre for g in model.genres],
+                "release_date": model.release_date.isoformat() if model.release_date else None,
+                "duration_minutes": model.duration, "poster_url": model.poster_url or None}
 
     def domain_create(self, data):
         return movies.create_movie(data)

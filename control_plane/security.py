@@ -53,10 +53,11 @@ def csp_nonce() -> str:
 
 
 def content_security_policy(nonce: str) -> str:
-    """The policy for one response: own origin only, nonce'd scripts, no framing."""
+    """The policy for one response: own origin only, nonce'd scripts, no framing; images (movie posters) from
+    any web address."""
     return ("default-src 'self'; "
             f"script-src 'self' 'nonce-{nonce}' 'unsafe-hashes' {_HANDLER_HASHES}; "
-            "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data: https: http:; connect-src 'self'; "
             "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 

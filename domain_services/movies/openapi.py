@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from domain_services.movies.services import DURATION_MINUTES, POSTER_URL_MAX
 from kernel.openapi import PAGE_PARAMS, body, errors, id_param, ok, ref, text_param
 
 _GENRES = {"type": "array", "maxItems": 20, "items": {"type": "string", "minLength": 1, "maxLength": 50}}
+
+# Optional details; answers carry them (null when unknown), requests may leave them out.
+_DETAILS = {
+    "release_date": {"type": "string", "format": "date", "nullable": True, "description": "YYYY-MM-DD"},
+    "duration_minutes": {"type": "integer", "minimum": DURATION_MINUTES[0], "maximum": DURATION_MINUTES[1],
+                         "nullable": True, "description": "running time in minutes"},
+    "poster_url": {"type": "string", "format": "uri", "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
+                   "maxLength": POSTER_URL_MAX, "nullable": True, "description": "an http(s) address"},
+}
 
 FRAGMENT = {
     "components": {
@@ -22,6 +32,7 @@ FRAGMENT = {
                     "user_rating": {"type": "number", "minimum": 1, "maximum": 10, "nullable": True,
                                     "description": "average of the users' ratings, one decimal; null without votes"},
                     "votes": {"type": "integer", "minimum": 0, "description": "how many users rated"},
+                    **_DETAILS,
                 },
             },
             "NewMovie": {
@@ -32,6 +43,7 @@ FRAGMENT = {
                     "description": {"type": "string", "maxLength": 10000},
                     "genres": _GENRES,
                     "rating": {"type": "number", "minimum": 0, "maximum": 10},
+                    **_DETAILS,
                 },
             },
             "Genre": {

@@ -7,10 +7,12 @@ one unit of work that also writes the outbox event.
 from __future__ import annotations
 
 from collections.abc import Generator
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
-from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy import Select, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,11 +30,22 @@ SOURCE = "movies"
 _INSERTED = literal_column("(xmax = 0)")
 
 
+#: The optional catalogue details: release date, running time in minutes, poster address.
+DETAILS = ("release_date", "duration_minutes", "poster_url")
+DURATION_MINUTES = (1, 1000)
+POSTER_URL_MAX = 500  # the column's length
+#: Oldest and latest release dates taken (the first films; a planned release far ahead is a typo).
+RELEASE_DATES = (date(1870, 1, 1), date(2100, 12, 31))
+
+
 def to_dict(movie: Movie) -> dict[str, Any]:
-    """The contract representation ``{id, title, description, genres, rating, user_rating, votes}``.
+    """The contract representation ``{id, title, description, genres, rating, user_rating, votes,
+    release_date, duration_minutes, poster_url}``.
 
     ``rating`` is the editorial rating; ``user_rating`` the users' average (``null`` without
-    votes) and ``votes`` how many users rated.
+    votes) and ``votes`` how many users rated. The details are ``null`` when unknown:
+    ``release_date`` as ``YYYY-MM-DD``, ``duration_minutes`` the running time, ``poster_url``
+    an http(s) address.
     """
     return {
         "id": movie.id,
@@ -42,6 +55,9 @@ def to_dict(movie: Movie) -> dict[str, Any]:
         "rating": float(movie.rating) if movie.rating is not None else 0.0,
         "user_rating": float(movie.user_rating) if movie.user_rating is not None else None,
         "votes": movie.votes or 0,
+        "release_date": movie.release_date.isoformat() if movie.release_date else None,
+        "duration_minutes": movie.duration,
+        "poster_url": movie.poster_url,
     }
 
 
@@ -59,7 +75,54 @@ def _movie_fields(data: Any, *, partial: bool) -> dict[str, Any]:
         fields["rating"] = v.number(data, "rating", required=True, minimum=0, maximum=10, places=1)
     if "genres" in data or not partial:
         fields["genres"] = v.string_list(data, "genres")
+    if not partial or "release_date" in data:
+        fields["release_date"] = _release_date(data)
+    if not partial or "duration_minutes" in data:
+        low, high = DURATION_MINUTES
+        fields["duration_minutes"] = v.integer(data, "duration_minutes", required=False, minimum=low, maximum=high)
+    if not partial or "poster_url" in data:
+        fields["poster_url"] = poster_url(data.get("poster_url"))
     return fields
+
+
+def _release_date(data: dict[str, Any]) -> date | None:
+    """``release_date`` as a date (``YYYY-MM-DD``), or None when absent, null or empty."""
+    value = v.get_field(data, "release_date", required=False)
+    if value is None or value == "":
+        return None
+    try:
+        if not isinstance(value, str) or len(value) != 10:
+            raise ValueError
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput("field release_date must be a date like 1994-09-23") from None
+    first, last = RELEASE_DATES
+    if not first <= parsed <= last:
+        raise InvalidInput(f"field release_date must be between {first.isoformat()} and {last.isoformat()}")
+    return parsed
+
+
+def poster_url(value: Any) -> str | None:
+    """A poster address: an absolute ``http``/``https`` URL of at most ``POSTER_URL_MAX`` characters.
+
+    Anything else (``javascript:``, ``data:``, a relative path) is refused: the console shows
+    the poster as an image. None, or an empty string, means no poster.
+    """
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput("field poster_url must be a string")
+    value = value.strip()
+    if len(value) > POSTER_URL_MAX:
+        raise InvalidInput(f"field poster_url must be at most {POSTER_URL_MAX} characters")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname
+            or any(ch.isspace() or ord(ch) < 0x20 for ch in value)):
+        raise InvalidInput("field poster_url must be an http:// or https:// address")
+    return value
 
 
 #: Rows per server-side cursor fetch when a list is streamed (memory per request stays ~constant).
@@ -125,6 +188,9 @@ def create_movie(data: Any) -> dict[str, Any]:
             description=fields["description"],
             rating=fields["rating"],
             genres=[MovieGenre(genre=g) for g in fields["genres"]],
+            release_date=fields["release_date"],
+            duration=fields["duration_minutes"],
+            poster_url=fields["poster_url"],
         )
         uow.session.add(movie)
         uow.session.flush()
@@ -134,13 +200,15 @@ def create_movie(data: Any) -> dict[str, Any]:
 
 
 def update_movie(movie_id: int, data: Any) -> dict[str, Any]:
-    """Change any of title/description/rating/genres; emits ``movie.updated``."""
+    """Change any of title/description/rating/genres and the details (null clears one); emits ``movie.updated``."""
     fields = _movie_fields(data, partial=True)
     with unit_of_work() as uow:
         movie = _load(uow.session, movie_id)
-        for name in ("title", "description", "rating"):
+        for name, column in (("title", "title"), ("description", "description"), ("rating", "rating"),
+                             ("release_date", "release_date"), ("duration_minutes", "duration"),
+                             ("poster_url", "poster_url")):
             if name in fields:
-                setattr(movie, name, fields[name])
+                setattr(movie, column, fields[name])
         if "genres" in fields:
             movie.genres = [MovieGenre(genre=g) for g in fields["genres"]]
         uow.session.flush()
@@ -171,6 +239,30 @@ def list_genres() -> list[dict[str, Any]]:
     )
     with read_session() as session:
         return [{"genre": genre, "count": count} for genre, count in session.execute(query)]
+
+
+#: Genres offered as suggestions at most (a form's list, not a report).
+GENRE_SUGGESTIONS = 200
+
+# A loose index scan over ``ix_movie_genres_genre``: one index probe per distinct genre, so the
+# suggestions cost the same at a million movies as at a hundred (``DISTINCT`` read every row).
+_GENRE_NAMES = text(
+    """
+    WITH RECURSIVE names(genre) AS (
+        (SELECT genre FROM movie_genres ORDER BY genre LIMIT 1)
+        UNION ALL
+        SELECT (SELECT g.genre FROM movie_genres g WHERE g.genre > n.genre ORDER BY g.genre LIMIT 1)
+        FROM names n WHERE n.genre IS NOT NULL
+    )
+    SELECT genre FROM names WHERE genre IS NOT NULL LIMIT :limit
+    """
+)
+
+
+def genre_names(limit: int = GENRE_SUGGESTIONS) -> list[str]:
+    """The first ``limit`` distinct genres in use, by name (suggestions for a movie form)."""
+    with read_session() as session:
+        return list(session.scalars(_GENRE_NAMES, {"limit": limit}))
 
 
 def rate_movie(movie_id: int, data: Any, *, user_id: int | None = None) -> tuple[dict[str, Any], bool]:

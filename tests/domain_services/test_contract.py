@@ -72,7 +72,8 @@ def test_monolith_document_is_the_union_of_the_services(apps):
 def test_movies_list_is_a_plain_array_of_contract_objects(movies_api):
     movies = movies_api.get("/api/movies").json
     assert isinstance(movies, list) and movies
-    assert set(movies[0]) == {"id", "title", "description", "genres", "rating", "user_rating", "votes"}
+    assert set(movies[0]) == {"id", "title", "description", "genres", "rating", "user_rating", "votes",
+                              "release_date", "duration_minutes", "poster_url"}
 
 
 def test_create_and_get_movie(movies_api):
