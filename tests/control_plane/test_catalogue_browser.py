@@ -8,7 +8,7 @@ from domain_services.movies import services as movies
 from tests.control_plane.test_browser import browser, clean, console_url, login, shot  # noqa: F401 (fixtures)
 
 
-def test_movie_form_details_poster_and_genre_suggestions(login, console_url):
+def test_movie_form_details_poster_and_genre_suggestions(login, console_url):  # noqa: F811 (fixtures)
     genre = f"Neo-noir {uuid.uuid4().hex[:4]}"
     movies.create_movie({"title": "Genre seed", "description": "", "rating": 5, "genres": [genre]})
     movie = movies.create_movie({"title": f"Poster {uuid.uuid4().hex[:6]}", "description": "A film", "rating": 7,
