@@ -24,7 +24,7 @@ from kernel.db import read_session, unit_of_work
 from kernel.errors import InvalidInput
 from kernel.models import FlagAudit
 from kernel.registry import FLAGGED
-from kernel.settings import Settings, get_settings
+from kernel.settings import Settings
 from kernel.validation import parse_bool
 from strangler import flag_contract as contract
 from strangler.flag_contract import (
@@ -39,8 +39,15 @@ __all__ = ["FLAG_DEFAULTS", "FLAG_FIELDS", "NOTIFY_CHANNEL", "STICKY_KEYS", "fla
            "initial_flags", "list_flags", "rollback", "set_flag", "validate_changes", "validate_domain"]
 
 
-def initial_flags(settings: Settings) -> dict[str, dict[str, Any]]:
-    """Per-domain flag values used while a domain has no row yet (see :func:`flag_contract.initial_flags`)."""
+def initial_flags(settings: Settings | None) -> dict[str, dict[str, Any]]:
+    """Per-domain flag values used while a domain has no row yet (see :func:`flag_contract.initial_flags`).
+
+    The caller's settings may seed the movies flag (``GRADUAL_MIGRATION``); without settings
+    the protocol's defaults apply. This module never reads the process settings itself: the
+    console, the CLI and the rollout runner pass theirs in.
+    """
+    if settings is None:
+        return contract.initial_flags()
     return contract.initial_flags(settings.gradual_migration, settings.movies_migration_percent)
 
 
@@ -120,7 +127,7 @@ def _public(flag: dict[str, Any]) -> dict[str, Any]:
     return {**flag, "updated_at": stamp.isoformat() if isinstance(stamp, datetime) else None, "persisted": True}
 
 
-def _default(domain: str, settings: Settings) -> dict[str, Any]:
+def _default(domain: str, settings: Settings | None) -> dict[str, Any]:
     return {**initial_flags(settings)[domain], "updated_at": None, "updated_by": None, "persisted": False}
 
 
@@ -131,7 +138,6 @@ def _rows(session: Session) -> dict[str, dict[str, Any]]:
 
 def list_flags(*, url: str | None = None, settings: Settings | None = None) -> list[dict[str, Any]]:
     """One flag per domain (movies, users, payments); defaults where no row exists yet."""
-    settings = settings or get_settings()
     with read_session(url) as session:
         rows = _rows(session)
     return [rows[d] if d in rows else _default(d, settings) for d in FLAGGED]
@@ -140,7 +146,6 @@ def list_flags(*, url: str | None = None, settings: Settings | None = None) -> l
 def get_flag(domain: str, *, url: str | None = None, settings: Settings | None = None) -> dict[str, Any]:
     """The flag of ``domain`` (defaults when no row exists yet)."""
     validate_domain(domain)
-    settings = settings or get_settings()
     with read_session(url) as session:
         row = session.connection().exec_driver_sql(contract.SELECT_ONE, {"domain": domain}).fetchone()
     return _public(contract.row_to_flag(domain, row)) if row is not None else _default(domain, settings)
@@ -166,7 +171,6 @@ def set_flag(domain: str, changes: dict[str, Any], actor: str, reason: str | Non
     """
     validate_domain(domain)
     clean = validate_changes(changes)
-    settings = settings or get_settings()
     steps = contract.change_steps(domain, clean, actor, initial=initial_flags(settings)[domain], action=action,
                                   reason=reason)
     with unit_of_work(url) as uow:

@@ -1,7 +1,8 @@
 """The Celery application: Redis broker, the relay task, the rollout runner, payment reconciliation, the beat schedule.
 
 The app object is cheap and connects to nothing until a worker or beat starts, so importing
-it has no side effects; the broker URL is applied by :func:`configure` from the entry points.
+it has no side effects; the broker URL and the settings the tasks read are applied by :func:`configure` from the
+entry points.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from celery import Celery
 from celery.signals import after_setup_logger
 
 from kernel import db
-from kernel.settings import Settings, get_settings
+from kernel.settings import Settings
 
 RELAY_TASK = "worker.relay_outbox"
 ROLLOUT_TASK = "worker.rollout_tick"
@@ -40,9 +41,22 @@ app = Celery("worker", include=["worker.tasks", "worker.history", "worker.notifi
                                       "worker.housekeeping"])
 
 
-def configure(settings: Settings | None = None) -> Celery:
+# The settings the entry point configured this process with; tasks read them through
+# :func:`settings` (the composition roots are ``python -m worker`` and ``python -m worker.beat``).
+_settings: Settings | None = None
+
+
+def settings() -> Settings:
+    """This worker process's settings, as passed to :func:`configure` (which must have run)."""
+    if _settings is None:
+        raise RuntimeError("worker.app.configure(settings) has not run in this process")
+    return _settings
+
+
+def configure(settings: Settings) -> Celery:
     """Point the app at ``settings.redis_url`` and install the schedule; returns the app."""
-    settings = settings or get_settings()
+    global _settings
+    _settings = settings
     db.bind(settings.database_url)  # the relay's engine (worker/tasks.py) uses this database
     app.conf.update(
         broker_url=settings.redis_url,

@@ -10,9 +10,8 @@ import logging
 
 import redis
 
-from kernel.settings import get_settings
 from strangler import traffic_history
-from worker.app import TRAFFIC_ROLLUP_TASK, app
+from worker.app import TRAFFIC_ROLLUP_TASK, app, settings
 
 log = logging.getLogger(__name__)
 _redis: redis.Redis | None = None
@@ -22,7 +21,7 @@ _redis: redis.Redis | None = None
 def traffic_rollup() -> int:
     """Write the complete 10-second buckets still in Redis and prune rows past the retention."""
     global _redis
-    settings = get_settings()
+    config = settings()
     if _redis is None:
-        _redis = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
-    return traffic_history.rollup(_redis, retention_hours=settings.traffic_history_hours)
+        _redis = redis.Redis.from_url(config.redis_url, socket_timeout=2)
+    return traffic_history.rollup(_redis, retention_hours=config.traffic_history_hours)

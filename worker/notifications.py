@@ -15,9 +15,8 @@ import httpx
 from confluent_kafka import KafkaException
 
 from eventing.dead_letters import DeadLetterCounter
-from kernel.settings import get_settings
 from strangler import webhooks
-from worker.app import NOTIFY_DELIVER_TASK, NOTIFY_SCAN_TASK, app
+from worker.app import NOTIFY_DELIVER_TASK, NOTIFY_SCAN_TASK, app, settings
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ def _http() -> httpx.Client:
     """One HTTP client per worker process (created on first use, after any fork)."""
     global _client
     if _client is None:
-        _client = httpx.Client(timeout=get_settings().notify_timeout_s, follow_redirects=False)
+        _client = httpx.Client(timeout=settings().notify_timeout_s, follow_redirects=False)
     return _client
 
 
@@ -41,7 +40,7 @@ def _dead_letter_deliveries() -> list[int]:
         return []
     _dead_checked = time.monotonic()
     try:
-        _dead = _dead or DeadLetterCounter(get_settings())
+        _dead = _dead or DeadLetterCounter(settings())
         return webhooks.note_dead_letters(_dead.counts())
     except KafkaException as exc:
         log.warning("dead letters not counted for notifications: %s", exc)
@@ -60,9 +59,9 @@ def notify_scan() -> int:
 @app.task(name=NOTIFY_DELIVER_TASK, bind=True, ignore_result=True, max_retries=None)
 def notify_deliver(self, delivery_id: int) -> str:
     """Send one delivery; on failure schedule the next attempt after the backoff."""
-    settings = get_settings()
-    result = webhooks.attempt(delivery_id, _http(), max_attempts=settings.notify_max_attempts,
-                              backoff_s=settings.notify_backoff_s)
+    config = settings()
+    result = webhooks.attempt(delivery_id, _http(), max_attempts=config.notify_max_attempts,
+                              backoff_s=config.notify_backoff_s)
     if result.outcome == "retry":
         log.info("webhook delivery %s failed (%s); retry in %s s", delivery_id, result.error, result.delay_s)
         raise self.retry(countdown=result.delay_s)

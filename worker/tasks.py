@@ -16,9 +16,8 @@ from domain_services.payments.provider import PaymentProvider
 from domain_services.payments.webhooks import load_or_create_secret
 from eventing.kafka import producer_config
 from kernel.db import get_engine
-from kernel.settings import get_settings
 from strangler import rollouts
-from worker.app import RECONCILE_TASK, RELAY_TASK, ROLLOUT_TASK, app
+from worker.app import RECONCILE_TASK, RELAY_TASK, ROLLOUT_TASK, app, settings
 from worker.relay import purge_published, relay_pending
 
 log = logging.getLogger(__name__)
@@ -40,7 +39,7 @@ def producer() -> Producer:
     global _producer
     with _producer_lock:
         if _producer is None:
-            _producer = Producer(producer_config(get_settings(), extra={"error_cb": _fatal}))
+            _producer = Producer(producer_config(settings(), extra={"error_cb": _fatal}))
         return _producer
 
 
@@ -50,7 +49,7 @@ def relay_outbox() -> int:
     published = relay_pending(get_engine(), producer())
     if published:
         log.info("outbox relay: published %d events", published)
-    purged = purge_published(get_engine(), get_settings().outbox_retention_hours * 3600)
+    purged = purge_published(get_engine(), settings().outbox_retention_hours * 3600)
     if purged:
         log.info("outbox relay: deleted %d rows published before the retention window", purged)
     return published
@@ -63,10 +62,10 @@ _redis: redis.Redis | None = None
 def rollout_tick() -> dict[str, str]:
     """Judge every running rollout plan once (one runner at a time: advisory lock inside)."""
     global _redis  # one Redis client per worker process, created on first use
-    settings = get_settings()
+    config = settings()
     if _redis is None:
-        _redis = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
-    done = rollouts.tick(_redis, settings=settings)
+        _redis = redis.Redis.from_url(config.redis_url, socket_timeout=2)
+    done = rollouts.tick(_redis, settings=config)
     if done:
         log.info("rollout runner: %s", done)
     return done
@@ -79,10 +78,10 @@ _provider: PaymentProvider | None = None
 def reconcile_payments() -> dict[str, int]:
     """Settle payments whose webhook never came by asking their provider (one runner: advisory lock inside)."""
     global _provider  # one adapter (and its connection pool) per worker process, created on first use
-    settings = get_settings()
+    config = settings()
     if _provider is None:
-        _provider = build_provider(settings, load_or_create_secret(settings))
-    done = reconcile.run(_provider, older_than=timedelta(seconds=settings.payment_reconcile_after_seconds))
+        _provider = build_provider(config, load_or_create_secret(config))
+    done = reconcile.run(_provider, older_than=timedelta(seconds=config.payment_reconcile_after_seconds))
     if done:
         log.info("payment reconciliation: %s", done)
     return done

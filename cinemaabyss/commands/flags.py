@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from kernel.errors import InvalidInput
 from kernel.registry import FLAGGED
+from kernel.settings import get_settings
 from strangler import flags as flag_store
 from strangler.flag_contract import FLAG_MODES
 
@@ -53,7 +54,7 @@ def flags_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def list_command(as_json: bool) -> None:
     """Show every domain's flag."""
-    rows = _run(flag_store.list_flags)
+    rows = _run(flag_store.list_flags, settings=get_settings())
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -78,7 +79,7 @@ def set_command(domain: str, reason: str | None, **options) -> None:
     changes = {name: value for name, value in options.items() if value is not None}
     if not changes:
         raise click.UsageError("nothing to change: give at least one option")
-    flag = _run(flag_store.set_flag, domain, changes, _actor(), reason)
+    flag = _run(flag_store.set_flag, domain, changes, _actor(), reason, settings=get_settings())
     click.echo(_line(flag))
 
 
@@ -87,7 +88,7 @@ def set_command(domain: str, reason: str | None, **options) -> None:
 @click.option("--reason", default="manual rollback", show_default=True)
 def rollback_command(domain: str, reason: str) -> None:
     """Send all of DOMAIN's traffic back to the monolith."""
-    flag = _run(flag_store.rollback, domain, _actor(), reason)
+    flag = _run(flag_store.rollback, domain, _actor(), reason, settings=get_settings())
     click.echo(_line(flag))
 
 

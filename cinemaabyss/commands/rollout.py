@@ -11,6 +11,7 @@ import click
 
 from cinemaabyss.commands.flags import DOMAIN, _actor, _run
 from kernel.errors import DomainError
+from kernel.settings import get_settings
 from strangler import rollouts
 
 
@@ -56,7 +57,7 @@ def start_command(domain: str, steps: str, hold_seconds: int, reason: str, **gat
     if "dry_run" in chosen:
         chosen["dry_run"] = "all" if "all" in chosen["dry_run"] else ",".join(chosen["dry_run"])
     plan = _call(rollouts.start, domain, _actor(), steps=steps, hold_seconds=hold_seconds, gates=chosen,
-                 reason=reason)
+                 reason=reason, settings=get_settings())
     click.echo(_line(plan, domain))
 
 
@@ -70,7 +71,14 @@ def _simple(name: str, func, help_text: str) -> click.Command:
 
 _simple("pause", rollouts.pause, "Stop advancing DOMAIN's plan (the flag stays).")
 _simple("resume", rollouts.resume, "Continue DOMAIN's paused plan (the step's hold restarts).")
-_simple("abort", rollouts.abort, "End DOMAIN's plan and send the domain back to the monolith.")
+
+
+def _abort(domain: str, actor: str) -> dict:
+    """:func:`rollouts.abort` with the CLI's settings (they seed the flag row a rollback may create)."""
+    return rollouts.abort(domain, actor, settings=get_settings())
+
+
+_simple("abort", _abort, "End DOMAIN's plan and send the domain back to the monolith.")
 
 
 @rollout_group.command("status")

@@ -271,11 +271,12 @@ def test_an_unreachable_provider_ends_the_pass_and_changes_nothing(provider, use
     assert _status(payment_id) == "pending"
 
 
-def test_the_beat_schedule_runs_reconciliation_every_minute():
+def test_the_beat_schedule_runs_reconciliation_every_minute(db_url):
+    from kernel.settings import load_settings
     from worker.app import RECONCILE_TASK, app, configure
     from worker.tasks import reconcile_payments
 
-    configure()
+    configure(load_settings(database_url=db_url))
     entry = next(e for e in app.conf.beat_schedule.values() if e["task"] == RECONCILE_TASK)
     assert entry["schedule"] == 60.0
     assert app.tasks[RECONCILE_TASK].run == reconcile_payments.run

@@ -6,29 +6,42 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: Modules that are a process's composition root (or the settings module itself).
+#: Every package below the CLI: nothing in them reads the process settings except a root.
+PACKAGES = ("kernel", "strangler", "eventing", "domain_services", "proxy", "control_plane", "worker")
+
+#: Modules that are a process's composition root (or the settings module itself), with why.
+#: Every ``__main__.py`` is a root too (``python -m`` starts the process there).
 ROOTS = {
-    "kernel/settings.py",
-    "kernel/server.py",  # serve(): the root of every Flask process
-    "domain_services/events/runner.py",
-    "domain_services/payments/consumer.py",
-    # The console/CLI flag helpers still default to the process settings when a caller passes
-    # none (their callers are the console and the CLI, both roots); listed so a new one fails.
-    "strangler/flags.py",
+    "kernel/settings.py": "defines get_settings()",
+    "kernel/server.py": "serve(): the root of every Flask process (monolith, domain services)",
+    "domain_services/events/runner.py": "the events service process: API plus its consumer threads",
+    "domain_services/payments/consumer.py": "main() of the payments consumer process",
+    "proxy/app.py": "the gateway's ASGI application object a server starts (lifespan builds the Gateway)",
+    "proxy/rsgi.py": "the gateway's RSGI application object a server starts",
+    "control_plane/__init__.py": "create_app(): the console's app factory",
 }
 
 
-def test_no_domain_or_kernel_module_reads_the_process_settings():
+def _reads_process_settings(relative: str) -> bool:
+    return "get_settings(" in (ROOT / relative).read_text()
+
+
+def test_no_module_below_the_composition_roots_reads_the_process_settings():
     offenders = []
-    paths = [p for package in ("domain_services", "kernel", "strangler", "eventing")
-             for p in (ROOT / package).rglob("*.py")]
+    paths = [p for package in PACKAGES for p in (ROOT / package).rglob("*.py")]
     for path in sorted(paths):
         relative = path.relative_to(ROOT).as_posix()
         if relative in ROOTS or relative.endswith("/__main__.py"):
             continue
-        if "get_settings(" in path.read_text():
+        if _reads_process_settings(relative):
             offenders.append(relative)
     assert offenders == [], f"take settings from the caller instead: {offenders}"
+
+
+def test_every_listed_root_exists_and_still_reads_the_settings():
+    # a root that stopped reading them (or moved) must leave the list, so the list stays true
+    stale = [relative for relative in ROOTS if not (ROOT / relative).is_file() or not _reads_process_settings(relative)]
+    assert stale == [], f"not a composition root any more: {stale}"
 
 
 def test_the_database_module_never_reads_settings():
