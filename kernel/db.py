@@ -190,16 +190,18 @@ class _Savepoint(UnitOfWork):
 
 
 @contextmanager
-def unit_of_work(url: str | None = None, *,
-                 session_factory: Callable[[], Session] | None = None) -> Iterator[UnitOfWork]:
+def unit_of_work(url: str | None = None, *, session_factory: Callable[[], Session] | None = None,
+                 own_transaction: bool = False) -> Iterator[UnitOfWork]:
     """Open a transaction; commit on success, roll back on error, then run after-commit hooks.
 
     Inside a request transaction (:func:`request_transaction`) the block is a savepoint of it
-    instead: released on success, rolled back on error, committed with the request.
+    instead: released on success, rolled back on error, committed with the request — unless
+    ``own_transaction``: for a write another party must see before the request ends (a row a
+    payment provider's callback looks up while the request still waits for the provider).
     ``session_factory`` (default: the one for ``url``) lets a test run this exact protocol over
     a fake session (``tests/support/fakes.py``).
     """
-    outer = _joined(url) if session_factory is None else None
+    outer = _joined(url) if session_factory is None and not own_transaction else None
     if outer is not None:
         savepoint = outer.session.begin_nested()
         try:

@@ -51,7 +51,8 @@ def _request(payment: Payment, reference: str, callback_url: str) -> CheckoutReq
 def start_checkout(payment_id: int, provider: PaymentProvider, callback_url: str, *, actor: Identity) -> dict[str, Any]:
     """Open a provider checkout for the caller's pending payment (one per payment)."""
     reference = uuid.uuid4().hex
-    with unit_of_work() as uow:
+    # committed at once, even inside an exactly-once request: an instant callback must find it
+    with unit_of_work(own_transaction=True) as uow:
         payment = load_payment(uow.session, payment_id, lock=True)
         require_owner(actor, payment.user_id, f"payment {payment_id}")
         if payment.status != "pending":
@@ -65,7 +66,7 @@ def start_checkout(payment_id: int, provider: PaymentProvider, callback_url: str
     try:
         checkout = provider.create_checkout(request, idempotency_key=checkout_key(payment_id))
     except Exception:
-        with unit_of_work() as uow:  # the payment may be checked out again
+        with unit_of_work(own_transaction=True) as uow:  # the payment may be checked out again
             uow.session.execute(delete(PaymentCheckout).where(PaymentCheckout.reference == reference))
         raise
     with unit_of_work() as uow:
@@ -85,7 +86,7 @@ def request_refund(payment_id: int, provider: PaymentProvider, callback_url: str
     provider refused is unmarked, so it may be asked again.
     """
     require_role(actor, PRIVILEGED, "refunding a payment")
-    with unit_of_work() as uow:
+    with unit_of_work(own_transaction=True) as uow:  # the marker must stand before the provider hears of it
         payment = load_payment(uow.session, payment_id, lock=True)  # orders concurrent refund calls
         checkout = _checkout_of(uow.session, payment_id)
         if payment.status != "completed" or checkout is None or checkout.provider_checkout_id is None:
@@ -98,7 +99,7 @@ def request_refund(payment_id: int, provider: PaymentProvider, callback_url: str
     try:
         provider.refund(request, provider_checkout_id, idempotency_key=refund_key(payment_id))
     except Exception:
-        with unit_of_work() as uow:
+        with unit_of_work(own_transaction=True) as uow:
             uow.session.execute(update(PaymentCheckout).where(PaymentCheckout.reference == request.reference)
                                 .values(refund_requested_at=None))
         raise
