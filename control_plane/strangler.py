@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -25,12 +26,14 @@ from redis import RedisError
 
 from control_plane import traffic
 from control_plane.clients import app_settings
+from control_plane.observed_window import observed_window
 from control_plane.roles import can, requires
 from kernel.errors import DomainError, InvalidInput
 from kernel.registry import FLAGGED
 from kernel.validation import whole_number
 from strangler import flags, rollouts
 from strangler.rollout_plan import DEFAULT_STEPS
+from strangler.traffic_history import epoch
 
 bp = Blueprint("strangler", __name__)
 log = logging.getLogger(__name__)
@@ -78,9 +81,12 @@ def confirmation_needed(flag: dict[str, Any], changes: dict[str, Any]) -> str | 
     return None
 
 
-def _stats(domain: str) -> traffic.DomainStats | None:
+def _stats(domain: str, window: int) -> traffic.DomainStats | None:
+    if window < 1:  # no whole second since the change yet: nothing observed (not the previous step)
+        empty = traffic.BackendStats(0, 0, 1)
+        return traffic.DomainStats(domain, empty, empty)
     try:
-        return traffic.domain_stats(domain)
+        return traffic.domain_stats(domain, window)
     except RedisError as exc:
         log.warning("traffic counters unavailable: %s", exc)
         return None
@@ -100,7 +106,10 @@ def _context(domain: str) -> dict[str, Any]:
     """Everything a card shows, read fresh."""
     flag = flags.get_flag(domain, settings=app_settings())
     plan = rollouts.get_plan(domain)
-    return {"flag": flag, "history": flags.flag_history(domain, HISTORY), "stats": _stats(domain),
+    # right after a change the share counts only the seconds since it (not the previous step's)
+    window = observed_window(epoch(flag.get("updated_at")) if flag.get("persisted") else None, time.time())
+    return {"flag": flag, "history": flags.flag_history(domain, HISTORY), "stats": _stats(domain, window.seconds),
+            "observed": window,
             "plan": plan, "stickiness": STICKINESS.get(flag["sticky_key"], ""),
             "steps": DEFAULT_STEPS, "can_write": can("flags.write"), "sticky_keys": flags.STICKY_KEYS,
             "target": effective_share(flag), "version": card_version(flag, plan)}

@@ -130,10 +130,11 @@ def test_card_shows_per_domain_traffic_and_observed_share(as_role, redis_url):
     import redis
 
     client = redis.Redis.from_url(redis_url)
-    second = int(time.time()) - 2
-    client.hset(f"traffic:{second}", mapping={"movies:service:ok": 30, "movies:service:err": 10,
-                                              "movies:monolith:ok": 60, "users:service:ok": 500})
-    client.expire(f"traffic:{second}", 120)
+    now = int(time.time())
+    for second in range(now - 3, now + 2):  # the same mix in every second, whichever the card's window covers
+        client.hset(f"traffic:{second}", mapping={"movies:service:ok": 30, "movies:service:err": 10,
+                                                  "movies:monolith:ok": 60, "users:service:ok": 500})
+        client.expire(f"traffic:{second}", 120)
     html = as_role("viewer").get("/strangler/movies/live").get_data(as_text=True)
     observed = html.split('data-testid="observed-movies">')[1].split("<")[0]
     assert observed == "40%"  # 40 of 100 movies requests reached the service; users' traffic is not counted
@@ -165,3 +166,32 @@ def test_help_text_names_the_header_the_gateway_buckets_on(as_role):
     html = as_role("viewer").get("/strangler/payments/live").get_data(as_text=True)
     assert "X-User-Id" in html and "X-Client-Id" not in html
     flags.set_flag("payments", {"sticky_key": "user"}, "tests", "reset")
+
+
+def test_right_after_a_change_the_observed_share_counts_only_the_new_step(as_role, redis_url):
+    import redis
+
+    from strangler.traffic_history import epoch
+    from tests.support.processes import wait_until
+
+    client = redis.Redis.from_url(redis_url)
+    flags.set_flag("users", {"mode": "gradual", "percent": 50}, "tests", "10 → 50")
+    changed = epoch(flags.get_flag("users")["updated_at"])
+    for second in range(int(changed) - 20, int(changed) + 1):  # the previous step: 10 % to the service
+        client.hset(f"traffic:{second}", mapping={"users:service:ok": 10, "users:monolith:ok": 90})
+    for second in range(int(changed) + 1, int(changed) + 4):  # the new step, as the gateway will count it
+        client.hset(f"traffic:{second}", mapping={"users:service:ok": 50, "users:monolith:ok": 50})
+    for second in range(int(changed) - 20, int(changed) + 4):
+        client.expire(f"traffic:{second}", 120)
+    viewer = as_role("viewer")
+
+    def observed() -> tuple[str, str] | None:
+        html = viewer.get("/strangler/users/live").get_data(as_text=True)
+        label = html.split('data-testid="observed-label-users">')[1].split("<")[0]
+        share = html.split('data-testid="observed-users">')[1].split("<")[0]
+        return (label, share) if share != "—" else None
+
+    label, share = wait_until(observed, timeout=5, message="a share since the change")
+    at = time.strftime("%H:%M:%S", time.gmtime(changed))
+    assert re.fullmatch(rf"Observed since {at} UTC \(\d+ s\)", label), label
+    assert share == "50%"  # over 60 s it would have been 10-20 %: the previous step mixed in
