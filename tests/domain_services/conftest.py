@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import uuid
 
 import pytest
 from flask.testing import FlaskClient
 
 from domain_services.monolith.app import create_app as monolith_app
-from domain_services.movies.app import create_app as movies_app
-from domain_services.payments.app import create_app as payments_app
-from domain_services.users.app import create_app as users_app
+from kernel import registry
 
 #: The address in-process test clients call from (TEST-NET-1, never a real client).
 TEST_CLIENT_ADDRESS = "192.0.2.10"
@@ -25,7 +24,9 @@ class TestNetClient(FlaskClient):
         self.environ_base["REMOTE_ADDR"] = TEST_CLIENT_ADDRESS
 
 
-SERVICE_FACTORIES = {"movies": movies_app, "users": users_app, "payments": payments_app}
+#: Each domain the monolith also serves, built on its own (``<package>.app.create_app``).
+SERVICE_FACTORIES = {name: importlib.import_module(f"{registry.domain(name).package}.app").create_app
+                     for name in registry.FLAGGED}
 DEPLOYMENTS = ("monolith", "service")
 
 
