@@ -32,6 +32,7 @@ from kernel.errors import DomainError, InvalidInput
 from kernel.registry import FLAGGED
 from kernel.validation import whole_number
 from strangler import flags, rollouts
+from strangler.flag_contract import FIELDS
 from strangler.rollout_plan import DEFAULT_STEPS
 from strangler.traffic_history import epoch
 
@@ -40,8 +41,11 @@ log = logging.getLogger(__name__)
 #: Percent jumps larger than this need an explicit confirmation.
 CONFIRM_JUMP = 25
 HISTORY = 8
-SETTINGS_FIELDS = ("sticky_key", "fallback", "auto_rollback", "rollback_error_rate", "rollback_min_requests",
-                   "shadow_percent", "rollback_consecutive")
+#: The settings form: every field of the flag contract but the two with controls of their own
+#: (the mode buttons and the share steps); unchecked boxes are absent from a form, so each
+#: boolean field is read as a checkbox.
+SETTINGS_FIELDS = tuple(f.name for f in FIELDS if f.name not in ("mode", "percent"))
+CHECKBOXES = tuple(f.name for f in FIELDS if f.kind == "bool")
 #: What each sticky key means for the share the service observes.
 STICKINESS = {
     "user": "Sticky per user: each signed-in user (else the X-User-Id header, else the client address) stays on "
@@ -220,8 +224,7 @@ def set_settings(domain: str):
     form = request.form
     changes: dict[str, Any] = {name: form[name] for name in SETTINGS_FIELDS if name in form and form[name] != ""}
     # unchecked checkboxes are absent from the form: absent means off
-    changes["fallback"] = form.get("fallback") == "on"
-    changes["auto_rollback"] = form.get("auto_rollback") == "on"
+    changes.update({name: form.get(name) == "on" for name in CHECKBOXES})
     return _change(domain, changes, "strangler.set_settings")
 
 

@@ -13,6 +13,7 @@ the constant :data:`FLAG_FIELDS` only.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -23,19 +24,40 @@ NOTIFY_CHANNEL = "migration_flags"
 FLAG_MODES = ("monolith", "gradual", "service")
 STICKY_KEYS = ("user", "header", "client", "none")
 
-#: Every routing field of a flag and its default (the row's server defaults, migrations 0001/0003).
-FLAG_DEFAULTS: dict[str, Any] = {
-    "mode": "monolith",
-    "percent": 0,
-    "sticky_key": "user",
-    "fallback": True,
-    "auto_rollback": True,
-    "rollback_error_rate": 0.5,
-    "rollback_min_requests": 20,
-    "shadow_percent": 0,
+
+@dataclass(frozen=True)
+class FlagField:
+    """One routing field of a flag: its name, default and what values it takes.
+
+    ``kind`` is ``choice`` (one of ``choices``), ``int`` (whole number from ``low``, up to
+    ``high`` when set), ``bool`` or ``rate`` (a fraction in (0, 1]). The validator, the CLI's
+    options and the console's settings form are all built from these declarations.
+    """
+
+    name: str
+    default: Any
+    kind: str
+    help: str
+    choices: tuple[str, ...] = ()
+    low: int | None = None
+    high: int | None = None
+
+
+#: Every routing field of a flag, in column order, with its default (the row's server defaults,
+#: migrations 0001/0003). The one declaration of the flag's fields.
+FIELDS: tuple[FlagField, ...] = (
+    FlagField("mode", "monolith", "choice", "where the domain's traffic goes", choices=FLAG_MODES),
+    FlagField("percent", 0, "int", "the service's share in gradual mode", low=0, high=100),
+    FlagField("sticky_key", "user", "choice", "what keeps a caller on one backend", choices=STICKY_KEYS),
+    FlagField("fallback", True, "bool", "retry a failed service request on the monolith"),
+    FlagField("auto_rollback", True, "bool", "roll back to the monolith when the service fails"),
+    FlagField("rollback_error_rate", 0.5, "rate", "error rate that rolls back"),
+    FlagField("rollback_min_requests", 20, "int", "requests needed before the rate counts", low=1),
+    FlagField("shadow_percent", 0, "int", "share of reads mirrored to the service to compare", low=0, high=100),
     # consecutive connect failures / 5xx from the service that roll the domain back at once
-    "rollback_consecutive": 5,
-}
+    FlagField("rollback_consecutive", 5, "int", "service failures in a row that roll back", low=1),
+)
+FLAG_DEFAULTS: dict[str, Any] = {f.name: f.default for f in FIELDS}
 FLAG_FIELDS: tuple[str, ...] = tuple(FLAG_DEFAULTS)
 
 #: Audit actions written by this protocol.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +31,6 @@ from strangler import flag_contract as contract
 from strangler.flag_contract import (
     FLAG_DEFAULTS,
     FLAG_FIELDS,
-    FLAG_MODES,
     NOTIFY_CHANNEL,
     STICKY_KEYS,
 )
@@ -81,29 +81,33 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     return value
 
 
-def _rate(value: Any) -> float:
+def _rate(name: str, value: Any) -> float:
+    problem = f"{name} must be a number in (0, 1]"
     if isinstance(value, bool):
-        raise InvalidInput("rollback_error_rate must be a number in (0, 1]")
+        raise InvalidInput(problem)
     try:
         rate = float(value)
     except (TypeError, ValueError):
-        raise InvalidInput("rollback_error_rate must be a number in (0, 1]") from None
+        raise InvalidInput(problem) from None
     if not 0 < rate <= 1:
-        raise InvalidInput("rollback_error_rate must be a number in (0, 1]")
+        raise InvalidInput(problem)
     return rate
 
 
-_VALIDATORS = {
-    "mode": lambda v: _choice("mode", v, FLAG_MODES),
-    "percent": lambda v: _int_in("percent", v, 0, 100),
-    "sticky_key": lambda v: _choice("sticky_key", v, STICKY_KEYS),
-    "fallback": lambda v: _bool("fallback", v),
-    "auto_rollback": lambda v: _bool("auto_rollback", v),
-    "rollback_error_rate": _rate,
-    "rollback_min_requests": lambda v: _int_in("rollback_min_requests", v, 1, None),
-    "shadow_percent": lambda v: _int_in("shadow_percent", v, 0, 100),
-    "rollback_consecutive": lambda v: _int_in("rollback_consecutive", v, 1, None),
-}
+def _validator(spec: contract.FlagField) -> Callable[[Any], Any]:
+    """The check of one declared field (:data:`flag_contract.FIELDS`)."""
+    if spec.kind == "choice":
+        return lambda value: _choice(spec.name, value, spec.choices)
+    if spec.kind == "int":
+        return lambda value: _int_in(spec.name, value, spec.low if spec.low is not None else 0, spec.high)
+    if spec.kind == "bool":
+        return lambda value: _bool(spec.name, value)
+    if spec.kind == "rate":
+        return lambda value: _rate(spec.name, value)
+    raise ValueError(f"flag field {spec.name!r} has an unknown kind {spec.kind!r}")
+
+
+_VALIDATORS: dict[str, Callable[[Any], Any]] = {spec.name: _validator(spec) for spec in contract.FIELDS}
 
 
 def validate_domain(domain: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Callable
+from typing import Any
 
 import click
 from sqlalchemy.exc import OperationalError
@@ -12,7 +14,7 @@ from kernel.errors import InvalidInput
 from kernel.registry import FLAGGED
 from kernel.settings import get_settings
 from strangler import flags as flag_store
-from strangler.flag_contract import FLAG_MODES
+from strangler.flag_contract import FIELDS, FlagField
 
 DOMAIN = click.Choice(FLAGGED)
 
@@ -45,6 +47,23 @@ def _line(flag: dict) -> str:
             f"{'' if flag['persisted'] else '  (default)'}")
 
 
+def _field_option(spec: FlagField) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--<field>`` for one declared flag field (``--x/--no-x`` for a boolean)."""
+    option = f"--{spec.name.replace('_', '-')}"
+    if spec.kind == "bool":
+        return click.option(f"{option}/--no-{option[2:]}", spec.name, default=None, help=spec.help)
+    types = {"choice": lambda: click.Choice(spec.choices), "int": lambda: click.IntRange(spec.low, spec.high),
+             "rate": lambda: click.FloatRange(0, 1, min_open=True)}
+    return click.option(option, spec.name, type=types[spec.kind](), help=spec.help)
+
+
+def _field_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """One option per field of the flag contract (:data:`strangler.flag_contract.FIELDS`), in its order."""
+    for spec in reversed(FIELDS):
+        command = _field_option(spec)(command)
+    return command
+
+
 @click.group("flags")
 def flags_group() -> None:
     """Strangler flags: where the proxy routes each domain."""
@@ -64,15 +83,7 @@ def list_command(as_json: bool) -> None:
 
 @flags_group.command("set")
 @click.argument("domain", type=DOMAIN)
-@click.option("--mode", type=click.Choice(FLAG_MODES))
-@click.option("--percent", type=click.IntRange(0, 100))
-@click.option("--sticky-key", type=click.Choice(flag_store.STICKY_KEYS))
-@click.option("--fallback/--no-fallback", default=None)
-@click.option("--auto-rollback/--no-auto-rollback", default=None)
-@click.option("--rollback-error-rate", type=float)
-@click.option("--rollback-min-requests", type=int)
-@click.option("--shadow-percent", type=click.IntRange(0, 100))
-@click.option("--rollback-consecutive", type=click.IntRange(1), help="service failures in a row that roll back")
+@_field_options
 @click.option("--reason", help="why (kept in the audit log)")
 def set_command(domain: str, reason: str | None, **options) -> None:
     """Change DOMAIN's flag; every proxy applies it within milliseconds."""
