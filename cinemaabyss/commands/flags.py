@@ -52,8 +52,9 @@ def _field_option(spec: FlagField) -> Callable[[Callable[..., Any]], Callable[..
     option = f"--{spec.name.replace('_', '-')}"
     if spec.kind == "bool":
         return click.option(f"{option}/--no-{option[2:]}", spec.name, default=None, help=spec.help)
+    # a rate is checked by strangler.flags (its message names the field, as the console's does)
     types = {"choice": lambda: click.Choice(spec.choices), "int": lambda: click.IntRange(spec.low, spec.high),
-             "rate": lambda: click.FloatRange(0, 1, min_open=True)}
+             "rate": lambda: click.FLOAT}
     return click.option(option, spec.name, type=types[spec.kind](), help=spec.help)
 
 
