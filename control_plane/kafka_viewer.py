@@ -79,19 +79,31 @@ def topics():
 @bp.route("/<topic>")
 @requires("read")
 def topic(topic: str):
-    """A topic's messages for the current selection, its partitions and consumer groups."""
+    """A topic's messages for the current selection and its partitions; the consumer groups
+    follow in their own request (:func:`groups_fragment`), so the messages do not wait for them."""
     sel = _selection()
-    error, info, groups, result = None, None, [], ReadResult([], 0)
+    error, info, result = None, None, ReadResult([], 0)
     try:
         info = kafka_reader.topic_info(topic)
         result = kafka_selection.read(topic, sel, masked=_masked())
-        groups = _groups(topic)
     except TopicNotFound:
         abort(404)
     except KafkaUnavailable as exc:
         error = str(exc)
     return render_template("kafka_topic.html", topic=topic, info=info, result=_visible(result), sel=sel,
-                           groups=groups, error=error, args=request.args, can_write=can("kafka.write"))
+                           error=error, args=request.args, can_write=can("kafka.write"))
+
+
+@bp.route("/<topic>/groups")
+@requires("read")
+def groups_fragment(topic: str):
+    """The consumer groups reading ``topic`` (summaries, lag, trend): the slow part of the topic
+    page (a broker round trip per group), loaded after the messages."""
+    try:
+        groups = _groups(topic)
+    except KafkaUnavailable as exc:
+        return render_template("_kafka_groups.html", groups=[], topic=topic, groups_error=str(exc))
+    return render_template("_kafka_groups.html", groups=groups, topic=topic)
 
 
 @bp.route("/<topic>/messages")

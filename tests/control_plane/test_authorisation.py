@@ -21,6 +21,7 @@ GET_ROUTES = {
     "/kafka/{topic}": ALL,
     "/kafka/{topic}/messages": ALL,
     "/kafka/{topic}/export.json": ALL,
+    "/kafka/{topic}/groups": ALL,
     "/events": ALL,
     "/dashboard/flags": ALL,
     "/dashboard/traffic.json": ALL,

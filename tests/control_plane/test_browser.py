@@ -166,6 +166,8 @@ def test_topic_viewer_workflow(login, console_url, viewer_topic):
     topic, producer = viewer_topic
     page = login("ops")
     page.goto(f"{console_url}/kafka/{topic}")
+    # the consumer groups arrive in their own request after the messages
+    page.wait_for_selector("#groups:not(:has-text('Loading consumer groups'))", timeout=15_000)
     page.get_by_label("Partition").select_option("1")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url(lambda url: "partition=1" in url)

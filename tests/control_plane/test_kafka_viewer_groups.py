@@ -81,7 +81,9 @@ def test_consumer_groups_show_state_members_total_lag(as_role, two_partitions, k
     try:
         record = wait_until(lambda: consumer.poll(0.5), timeout=30, message="first record")
         consumer.commit(message=record, asynchronous=False)
-        html = as_role("viewer").get(f"/kafka/{two_partitions}").get_data(as_text=True)
+        page = as_role("viewer").get(f"/kafka/{two_partitions}").get_data(as_text=True)
+        assert f'hx-get="/kafka/{two_partitions}/groups"' in page, "the page loads its groups after the messages"
+        html = as_role("viewer").get(f"/kafka/{two_partitions}/groups").get_data(as_text=True)
         row = html[html.index(f'data-group="{group}"'):]
         row = row[:row.index("</tr>")]
         assert "state-stable" in row and "lag-test-client" in row
