@@ -191,12 +191,14 @@ def console_cases(app, movies: int) -> dict[str, str]:
         f"movies: page {deep + 1:,}": f"/admin/movies/?page={deep}",
         "movies: sorted by title": "/admin/movies/?sort=1",
         "movies: sorted by rating desc": "/admin/movies/?sort=2&desc=1",
+        "movies: sorted by release date desc": "/admin/movies/?sort=4&desc=1",
         "movies: title search": "/admin/movies/?search=movie+0500",
         "movies: title search (no hit)": "/admin/movies/?search=zzzz",
         "movies: genre filter": f"/admin/movies/?{genre}=Crime",
         "movies: rating filter": f"/admin/movies/?{rating}=7.5",
         "movies: rating above 9.9": f"/admin/movies/?{above}=9.9",
         "movies: genre + title search": f"/admin/movies/?{genre}=Crime&search=movie+0500",
+        "movies: new-movie form (genre suggestions)": "/admin/movies/new/",
     }
 
 
@@ -262,6 +264,7 @@ def explain(url: str, movies: int) -> None:
         "movies page (offset)": f"SELECT id FROM movies ORDER BY id DESC OFFSET {movies // 2:d} LIMIT 51",  # noqa: S608
         "movies by title": "SELECT id FROM movies ORDER BY title LIMIT 51",
         "movies by rating": "SELECT id FROM movies ORDER BY rating DESC LIMIT 51",
+        "movies by release date": "SELECT id FROM movies ORDER BY release_date DESC LIMIT 51",
         "title search": "SELECT id FROM movies WHERE title ILIKE '%movie 0500%' ORDER BY id DESC LIMIT 51",
         "genre filter": "SELECT m.id FROM movies m JOIN movie_genres g ON g.movie_id = m.id "
                         "WHERE g.genre = 'Crime' ORDER BY m.id DESC LIMIT 51",

@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import g, url_for
+from flask_admin.contrib.sqla import filters as sqla_filters
+from flask_admin.model import filters as base_filters
 from markupsafe import Markup
 from wtforms.fields import DateTimeLocalField
 
@@ -129,3 +131,37 @@ class DateOrDateTimeField(DateTimeLocalField):
         kwargs.setdefault("format", ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
                                      "%Y-%m-%d %H:%M", "%Y-%m-%d"])
         super().__init__(*args, **kwargs)
+
+
+def _decimal(raw: str) -> Decimal:
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise ValueError(f"not a number: {raw!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"not a finite number: {raw!r}")
+    return value
+
+
+def _with_decimals(flt: type) -> type:
+    """``flt`` (a Flask-Admin number filter) taking its value as a Decimal instead of a float."""
+    if issubclass(flt, base_filters.BaseFloatListFilter):
+        def clean(self: Any, value: str) -> list[Decimal]:
+            return [_decimal(v) for v in value.split(",") if v.strip()]
+    elif issubclass(flt, base_filters.BaseFloatFilter):
+        def clean(self: Any, value: str) -> Decimal:
+            return _decimal(value)
+    else:
+        return flt
+    return type(f"Decimal{flt.__name__}", (flt,), {"clean": clean})
+
+
+class FilterConverter(sqla_filters.FilterConverter):
+    """Flask-Admin's filters, with numbers compared as decimals.
+
+    A float is sent as ``double precision``, and ``numeric_column > double`` converts the column
+    on every row, so no index serves it: the rating filter read the whole catalogue (0.2 s at a
+    million movies to count a rating's ~10,000 movies; 2 ms through ``ix_movies_rating``).
+    """
+
+    float_filters = tuple(_with_decimals(f) for f in sqla_filters.FilterConverter.float_filters)

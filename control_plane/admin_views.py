@@ -27,7 +27,14 @@ from wtforms import DateField, IntegerField, PasswordField, StringField, URLFiel
 from wtforms.validators import Optional
 
 from control_plane import audit_log, operators
-from control_plane.admin_support import DateOrDateTimeField, attach_error, fk_link, remember_names, snapshot
+from control_plane.admin_support import (
+    DateOrDateTimeField,
+    FilterConverter,
+    attach_error,
+    fk_link,
+    remember_names,
+    snapshot,
+)
 from control_plane.capped_count import COUNT_CAP, CappedCountQuery, list_pager
 from control_plane.masking import PERSONAL_KEY_RE, mask_fields
 from control_plane.roles import can
@@ -96,6 +103,7 @@ class DomainModelView(ModelView):
     # of a filter over a million movies read every matching row.
     simple_list_pager = False
     list_template = "admin/model/capped_list.html"
+    filter_converter = FilterConverter()  # numbers as decimals: an index serves a rating filter
     count_cap = COUNT_CAP
     count_searches = True  # False: a text search shows no total
     can_view_details = True
@@ -302,6 +310,19 @@ class MovieView(DomainModelView):
         if template == self.edit_template and kwargs.get("model") is not None:
             kwargs["poster"] = _web_address(kwargs["model"].poster_url)
         return super().render(template, **kwargs)
+
+    def _apply_search(self, query: Any, count_query: Any, joins: Any, count_joins: Any, search: str) -> Any:
+        """The domain's title search: the whole term, as the API's ``search`` takes it.
+
+        Flask-Admin would AND one ``ILIKE`` per word; a word found in most titles then made the
+        planner walk the list in id order testing every title (0.3 to 0.8 s at a million movies
+        for "movie 0500" with a genre), where the single phrase is a trigram index lookup.
+        """
+        term = search.strip()
+        if term:
+            query = query.filter(movies.title_contains(term))
+            count_query = count_query.filter(movies.title_contains(term)) if count_query is not None else None
+        return query, count_query, joins, count_joins
 
     def on_form_prefill(self, form: Any, id: Any) -> None:
         """Show the movie's genres and running time in their fields when editing."""

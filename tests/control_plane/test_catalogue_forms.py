@@ -334,3 +334,33 @@ def test_a_filtered_list_counts_up_to_the_cap_then_pages_on(as_role, console_app
 
     exact = editor.get(f"/admin/movies/?{arg}={few}").get_data(as_text=True)
     assert "List (3 results)" in exact and "pages-beyond" not in exact
+
+
+def test_title_search_takes_the_whole_term_as_the_api_does(as_role):
+    from domain_services.movies.services import create_movie
+
+    tag = uuid.uuid4().hex[:8]
+    create_movie({"title": f"Alpha Beta {tag}", "description": "", "rating": 1})
+    create_movie({"title": f"Beta Alpha {tag}", "description": "", "rating": 1})
+    create_movie({"title": f"100% Gamma {tag}", "description": "", "rating": 1})
+    editor = as_role("editor")
+
+    def listed(search: str) -> list[str]:  # the titles in the list's cells (the search box repeats the term)
+        html = editor.get(f"/admin/movies/?search={search}").get_data(as_text=True)
+        return re.findall(rf">\s*([^<>]*{tag})\s*<", html)
+
+    assert listed(f"Alpha+Beta+{tag}") == [f"Alpha Beta {tag}"]  # not "Beta Alpha": the words in this order
+    assert listed(f"100%25+gamma+{tag}") == [f"100% Gamma {tag}"]
+    assert listed(f"1_0%25+{tag}") == []  # _ and % are no wildcards
+
+
+def test_rating_filter_finds_the_rating(as_role, console_app):
+    from domain_services.movies.services import create_movie
+
+    title = f"Rated {uuid.uuid4().hex[:8]}"
+    create_movie({"title": title, "description": "", "rating": 9.3})
+    arg = _movie_view(console_app).filter_arg("movies.rating", "equals")
+    editor = as_role("editor")
+    listed = re.compile(rf">\s*{title}\s*<")  # a cell of the list (the search box repeats the term too)
+    assert listed.search(editor.get(f"/admin/movies/?{arg}=9.3&search={title}").get_data(as_text=True))
+    assert not listed.search(editor.get(f"/admin/movies/?{arg}=9.2&search={title}").get_data(as_text=True))
