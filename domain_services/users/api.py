@@ -12,6 +12,7 @@ from flask.blueprints import BlueprintSetupState
 
 from domain_services.users import auth, services, sessions
 from domain_services.users.throttle import PasswordThrottle
+from kernel.db import unit_of_work
 from kernel.http import created, json_body
 from kernel.identity import PRIVILEGED, Identity, current_identity, require_role
 from kernel.pagination import parse_id, parse_page
@@ -21,15 +22,20 @@ from kernel.validation import query_text
 
 blueprint = Blueprint("users", __name__)
 EXTENSION = "cinemaabyss.users"
+#: ``app.extensions`` key of the unit-of-work factory the writes run in; a composition root may
+#: set its own before registering the blueprint, else it is :func:`kernel.db.unit_of_work`.
+UOW_EXTENSION = "cinemaabyss.users.uow"
 # Path ids are bounded to PostgreSQL ``integer``: anything outside cannot exist (404, not 500).
 USER_ID = "<int(min=1, max=2147483647):user_id>"
 
 
 @blueprint.record_once
 def _install(state: BlueprintSetupState) -> None:
-    """On registration: load (or generate, on first start) the signing keys; build the throttle."""
+    """On registration: load (or generate, on first start) the signing keys; build the throttle;
+    keep the unit-of-work factory the app was composed with (the real one by default)."""
     settings: Settings = state.app.config["SETTINGS"]  # set by the app factory from its root
     private_pem, public_pem = load_or_create_keys(settings)
+    state.app.extensions.setdefault(UOW_EXTENSION, unit_of_work)
     state.app.extensions[EXTENSION] = (
         sessions.TokenSigner(private_pem, public_pem, settings.jwt_ttl_seconds, settings.jwt_refresh_ttl_seconds),
         PasswordThrottle(settings),
@@ -38,6 +44,10 @@ def _install(state: BlueprintSetupState) -> None:
 
 def _signer_and_throttle() -> tuple[sessions.TokenSigner, PasswordThrottle]:
     return current_app.extensions[EXTENSION]
+
+
+def _uow() -> services.UnitOfWorkFactory:
+    return current_app.extensions[UOW_EXTENSION]
 
 
 def _client_address() -> str:
@@ -72,19 +82,19 @@ def create():
     """Create a user ``{username, email}`` without a password: admins and services only (legacy
     provisioning; anyone else would squat addresses with accounts nobody can log in to)."""
     require_role(current_identity(), PRIVILEGED, "creating an account without a password")
-    return created(services.create_user(json_body()))
+    return created(services.create_user(json_body(), uow=_uow()))
 
 
 @blueprint.patch(f"/api/users/{USER_ID}")
 def update(user_id: int):
     """Change ``{username?, email?}`` (self or admin) or ``{role?, disabled?}`` (admin)."""
-    return jsonify(services.update_user(user_id, json_body(), actor=current_identity()))
+    return jsonify(services.update_user(user_id, json_body(), actor=current_identity(), uow=_uow()))
 
 
 @blueprint.delete(f"/api/users/{USER_ID}")
 def delete(user_id: int):
     """Delete a user (self or admin); their tokens are revoked."""
-    services.delete_user(user_id, actor=current_identity())
+    services.delete_user(user_id, actor=current_identity(), uow=_uow())
     return "", 204
 
 

@@ -1,8 +1,17 @@
-"""Users service functions: account rules live here once."""
+"""Users service functions: account rules live here once.
+
+The writes take the unit of work they run in as ``uow`` (a factory opening one), so the rules
+run the same over PostgreSQL and over a fake in a unit test (cosmicpython's ``bootstrap``):
+the HTTP entry point passes the one its app was composed with (:data:`api.UOW_EXTENSION`,
+:func:`kernel.db.unit_of_work` unless the composition root chose another); other callers get
+the real one by default.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import select
@@ -12,7 +21,7 @@ from sqlalchemy.orm import Session
 from domain_services.users import sessions
 from domain_services.users.models import User
 from kernel import validation as v
-from kernel.db import read_session, unit_of_work
+from kernel.db import UnitOfWork, read_session, unit_of_work
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kernel.identity import SYSTEM, Identity, require_owner
 from kernel.integrity import translate
@@ -21,6 +30,8 @@ from kernel.pagination import EVERYTHING, Page
 from kernel.tokens import ROLES
 
 SOURCE = "users"
+#: Opens a unit of work (commit on success, roll back on error): :func:`kernel.db.unit_of_work`.
+UnitOfWorkFactory = Callable[[], AbstractContextManager[UnitOfWork]]
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,50}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CONSTRAINTS = {
@@ -102,23 +113,25 @@ def get_user(user_id: int, *, viewer: Identity = SYSTEM) -> dict[str, Any]:
         return visible_dict(load_user(session, user_id), viewer)
 
 
-def create_user(data: Any, *, password_hash: str | None = None, event: str = "user.created") -> dict[str, Any]:
+def create_user(data: Any, *, password_hash: str | None = None, event: str = "user.created",
+                uow: UnitOfWorkFactory = unit_of_work) -> dict[str, Any]:
     """Insert a user; duplicate username/email → :class:`Conflict`; emits ``event``."""
     data = v.require_object(data)
     username, email = validate_username(data), validate_email(data)
     try:
-        with unit_of_work() as uow:
+        with uow() as work:
             user = User(username=username, email=email, password_hash=password_hash)
-            uow.session.add(user)
-            uow.session.flush()
+            work.session.add(user)
+            work.session.flush()
             result = to_dict(user)
-            add_event(uow, event, user.id, {"user_id": user.id, "username": username, "email": email}, SOURCE)
+            add_event(work, event, user.id, {"user_id": user.id, "username": username, "email": email}, SOURCE)
     except IntegrityError as exc:
         raise translate(exc, _CONSTRAINTS) from None
     return result
 
 
-def update_user(user_id: int, data: Any, *, actor: Identity = SYSTEM) -> dict[str, Any]:
+def update_user(user_id: int, data: Any, *, actor: Identity = SYSTEM,
+                uow: UnitOfWorkFactory = unit_of_work) -> dict[str, Any]:
     """Change username and/or email (the user or an admin); role and ``disabled`` (admins only).
 
     Disabling a user or changing their role revokes their tokens in the same transaction.
@@ -129,8 +142,8 @@ def update_user(user_id: int, data: Any, *, actor: Identity = SYSTEM) -> dict[st
     if ("role" in data or "disabled" in data) and actor.role != "admin":
         raise Forbidden("only an admin may change a user's role or disable a user")
     try:
-        with unit_of_work() as uow:
-            user = load_user(uow.session, user_id)
+        with uow() as work:
+            user = load_user(work.session, user_id)
             if "username" in data:
                 user.username = validate_username(data)
             if "email" in data:
@@ -139,31 +152,31 @@ def update_user(user_id: int, data: Any, *, actor: Identity = SYSTEM) -> dict[st
                 role = v.choice(data, "role", ROLES)
                 if role != user.role:  # tokens carry the old role: a demotion must bite at once
                     user.role = role
-                    sessions.revoke_user_tokens(uow.session, user_id, "role changed")
+                    sessions.revoke_user_tokens(work.session, user_id, "role changed")
             if "disabled" in data:
                 user.disabled = bool(v.boolean(data, "disabled"))
                 if user.disabled:
-                    sessions.revoke_user_tokens(uow.session, user_id, "user disabled")
-            uow.session.flush()
+                    sessions.revoke_user_tokens(work.session, user_id, "user disabled")
+            work.session.flush()
             result = to_dict(user)
-            add_event(uow, "user.updated", user.id, {"user_id": user.id, **result}, SOURCE)
+            add_event(work, "user.updated", user.id, {"user_id": user.id, **result}, SOURCE)
     except IntegrityError as exc:
         raise translate(exc, _CONSTRAINTS) from None
     return result
 
 
-def delete_user(user_id: int, *, actor: Identity = SYSTEM) -> None:
+def delete_user(user_id: int, *, actor: Identity = SYSTEM, uow: UnitOfWorkFactory = unit_of_work) -> None:
     """Delete a user with no payments or subscriptions (the user or an admin); emits ``user.deleted``.
 
     Their tokens are revoked in the same transaction, so they stop working at every gateway.
     """
     require_owner(actor, user_id, f"user {user_id}")
     try:
-        with unit_of_work() as uow:
-            user = load_user(uow.session, user_id)
-            uow.session.delete(user)
-            uow.session.flush()
-            sessions.revoke_user_tokens(uow.session, user_id, "user deleted")
-            add_event(uow, "user.deleted", user_id, {"user_id": user_id}, SOURCE)
+        with uow() as work:
+            user = load_user(work.session, user_id)
+            work.session.delete(user)
+            work.session.flush()
+            sessions.revoke_user_tokens(work.session, user_id, "user deleted")
+            add_event(work, "user.deleted", user_id, {"user_id": user_id}, SOURCE)
     except IntegrityError:
         raise Conflict(f"user {user_id} still has payments, subscriptions or ratings") from None
