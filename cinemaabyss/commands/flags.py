@@ -8,9 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+import redis
 from sqlalchemy.exc import OperationalError
 
-from kernel.errors import InvalidInput
+from kernel.errors import DomainError
 from kernel.registry import FLAGGED
 from kernel.settings import get_settings
 from strangler import flags as flag_store
@@ -19,8 +20,8 @@ from strangler.flag_contract import FIELDS, FlagField
 DOMAIN = click.Choice(FLAGGED)
 
 
-def _actor() -> str:
-    """``cli:<os user>``: who the audit row names."""
+def actor() -> str:
+    """``cli:<os user>``: who the audit row names (every strangler command writes it)."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
@@ -28,14 +29,19 @@ def _actor() -> str:
     return f"cli:{user}"
 
 
-def _run(func, *args, **kwargs):
-    """Call a flag function, turning domain and connection errors into one-line CLI errors."""
+def run(func, *args, **kwargs):
+    """Call a strangler function, turning domain and connection errors into one-line CLI errors.
+
+    Shared by the flag, rollout and shadow commands.
+    """
     try:
         return func(*args, **kwargs)
-    except InvalidInput as exc:
+    except DomainError as exc:
         raise click.ClickException(exc.message) from None
     except OperationalError as exc:
         raise click.ClickException(f"cannot reach the database: {exc.orig}") from None
+    except redis.RedisError as exc:
+        raise click.ClickException(f"cannot reach Redis: {exc}") from None
 
 
 def _line(flag: dict) -> str:
@@ -74,7 +80,7 @@ def flags_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def list_command(as_json: bool) -> None:
     """Show every domain's flag."""
-    rows = _run(flag_store.list_flags, settings=get_settings())
+    rows = run(flag_store.list_flags, settings=get_settings())
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -91,7 +97,7 @@ def set_command(domain: str, reason: str | None, **options) -> None:
     changes = {name: value for name, value in options.items() if value is not None}
     if not changes:
         raise click.UsageError("nothing to change: give at least one option")
-    flag = _run(flag_store.set_flag, domain, changes, _actor(), reason, settings=get_settings())
+    flag = run(flag_store.set_flag, domain, changes, actor(), reason, settings=get_settings())
     click.echo(_line(flag))
 
 
@@ -100,7 +106,7 @@ def set_command(domain: str, reason: str | None, **options) -> None:
 @click.option("--reason", default="manual rollback", show_default=True)
 def rollback_command(domain: str, reason: str) -> None:
     """Send all of DOMAIN's traffic back to the monolith."""
-    flag = _run(flag_store.rollback, domain, _actor(), reason, settings=get_settings())
+    flag = run(flag_store.rollback, domain, actor(), reason, settings=get_settings())
     click.echo(_line(flag))
 
 
@@ -109,7 +115,7 @@ def rollback_command(domain: str, reason: str) -> None:
 @click.option("--limit", default=20, show_default=True)
 def history_command(domain: str | None, limit: int) -> None:
     """Recent flag changes, newest first."""
-    for entry in _run(flag_store.flag_history, domain, limit):
+    for entry in run(flag_store.flag_history, domain, limit):
         after = entry["after"] or {}
         click.echo(f"{entry['at']}  {entry['actor']:<24} {entry['action']:<18} {entry['domain']:<9} "
                    f"{after.get('mode', '-')}/{after.get('percent', '-')}%  {entry['reason'] or ''}")

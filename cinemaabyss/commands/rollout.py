@@ -9,18 +9,9 @@ import json
 
 import click
 
-from cinemaabyss.commands.flags import DOMAIN, _actor, _run
-from kernel.errors import DomainError
+from cinemaabyss.commands.flags import DOMAIN, actor, run
 from kernel.settings import get_settings
 from strangler import rollouts
-
-
-def _call(func, *args, **kwargs):
-    """Run a rollout function; domain errors (unknown plan, wrong state) become one-line errors."""
-    try:
-        return _run(func, *args, **kwargs)
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from None
 
 
 def _line(plan: dict | None, domain: str) -> str:
@@ -56,7 +47,7 @@ def start_command(domain: str, steps: str, hold_seconds: int, reason: str, **gat
     chosen = {name: value for name, value in gates.items() if value not in (None, ())}
     if "dry_run" in chosen:
         chosen["dry_run"] = "all" if "all" in chosen["dry_run"] else ",".join(chosen["dry_run"])
-    plan = _call(rollouts.start, domain, _actor(), steps=steps, hold_seconds=hold_seconds, gates=chosen,
+    plan = run(rollouts.start, domain, actor(), steps=steps, hold_seconds=hold_seconds, gates=chosen,
                  reason=reason, settings=get_settings())
     click.echo(_line(plan, domain))
 
@@ -64,7 +55,7 @@ def start_command(domain: str, steps: str, hold_seconds: int, reason: str, **gat
 def _simple(name: str, func, help_text: str) -> click.Command:
     @click.argument("domain", type=DOMAIN)
     def command(domain: str) -> None:
-        click.echo(_line(_call(func, domain, _actor()), domain))
+        click.echo(_line(run(func, domain, actor()), domain))
     command.__doc__ = help_text
     return rollout_group.command(name)(command)
 
@@ -86,7 +77,7 @@ _simple("abort", _abort, "End DOMAIN's plan and send the domain back to the mono
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def status_command(domain: str, as_json: bool) -> None:
     """Show DOMAIN's plan, the judge's latest verdicts and the step timeline."""
-    plan = _call(rollouts.get_plan, domain)
+    plan = run(rollouts.get_plan, domain)
     if as_json:
         click.echo(json.dumps({**plan, "timeline": rollouts.timeline(domain)} if plan else plan, indent=2))
         return

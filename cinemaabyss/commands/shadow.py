@@ -2,41 +2,15 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 
 import click
 import redis
-from sqlalchemy.exc import OperationalError
 
-from kernel.errors import DomainError
-from kernel.registry import FLAGGED
+from cinemaabyss.commands.flags import DOMAIN, actor, run
 from kernel.settings import get_settings
 from strangler import shadow_store
 from strangler.shadow_diff import RULE_MODES
-
-DOMAIN = click.Choice(FLAGGED)
-
-
-def _actor() -> str:
-    """``cli:<os user>``: who the audit row names."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"cli:{user}"
-
-
-def _run(func, *args, **kwargs):
-    """Call a store or report function, turning domain and connection errors into one-line CLI errors."""
-    try:
-        return func(*args, **kwargs)
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from None
-    except OperationalError as exc:
-        raise click.ClickException(f"cannot reach the database: {exc.orig}") from None
-    except redis.RedisError as exc:
-        raise click.ClickException(f"cannot reach Redis: {exc}") from None
 
 
 def _print_report(data: dict) -> None:
@@ -73,7 +47,7 @@ def report_command(domain: str, minutes: int, top: int, as_json: bool) -> None:
     """DOMAIN's mismatch rate and the paths that differ most, with their kinds and a sample id."""
     client = redis.Redis.from_url(get_settings().redis_url, socket_connect_timeout=2, socket_timeout=2)
     try:
-        data = _run(shadow_store.report, domain, minutes, top, client)
+        data = run(shadow_store.report, domain, minutes, top, client)
     finally:
         client.close()
     if as_json:
@@ -86,7 +60,7 @@ def report_command(domain: str, minutes: int, top: int, as_json: bool) -> None:
 @click.argument("domain", type=DOMAIN)
 def rules_command(domain: str) -> None:
     """DOMAIN's ignore rules."""
-    for rule in _run(shadow_store.list_rules, domain):
+    for rule in run(shadow_store.list_rules, domain):
         click.echo(f"{rule.id:>5}  {rule.mode:<17} {rule.path}  {rule.note or ''}")
 
 
@@ -97,7 +71,7 @@ def rules_command(domain: str) -> None:
 @click.option("--note", help="why (kept with the rule and in the audit log)")
 def rule_add_command(domain: str, path: str, mode: str, note: str | None) -> None:
     """Ignore PATH (e.g. '$[*].created_at') or compare its arrays without order; every gateway applies it."""
-    rule = _run(shadow_store.save_rule, domain, path, mode, _actor(), note)
+    rule = run(shadow_store.save_rule, domain, path, mode, actor(), note)
     click.echo(f"{rule.id:>5}  {rule.mode:<17} {rule.path}")
 
 
@@ -107,7 +81,7 @@ def rule_add_command(domain: str, path: str, mode: str, note: str | None) -> Non
 @click.option("--reason", help="why (kept in the audit log)")
 def rule_remove_command(domain: str, rule_id: int, reason: str | None) -> None:
     """Delete rule RULE_ID of DOMAIN."""
-    rule = _run(shadow_store.remove_rule, domain, rule_id, _actor(), reason)
+    rule = run(shadow_store.remove_rule, domain, rule_id, actor(), reason)
     click.echo(f"removed {rule.path} ({rule.mode})")
 
 

@@ -18,15 +18,7 @@ from sqlalchemy import Connection
 from domain_services.users.models import User
 from kernel import db
 from kernel.models import OutboxEvent
-from tests.support.fakes import FakeSession
-
-
-class _Result:
-    def __init__(self, value: Any) -> None:
-        self._value = value
-
-    def scalar_one(self) -> Any:
-        return self._value
+from tests.support.fakes import FakeSession, _Scalar
 
 
 class FakeConnection(Connection):
@@ -38,7 +30,7 @@ class FakeConnection(Connection):
     def exec_driver_sql(self, statement: str, parameters: Any = None, execution_options: Any = None) -> Any:
         self.statements.append((statement, dict(parameters or {})))
         if "token_revocations" in statement:
-            return _Result(parameters["not_before"])
+            return _Scalar(parameters["not_before"])
         raise NotImplementedError(f"FakeConnection cannot run: {statement[:80]}")
 
 
