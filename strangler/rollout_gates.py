@@ -14,11 +14,12 @@ module names the fields (for the gateway) and turns a window of hashes into
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+
+from strangler import judge
 
 #: Bucket ``i`` holds latencies up to ``BASE_SECONDS * GROWTH ** i`` (0.5 ms … ~19 s, ±12 %).
 BASE_SECONDS = 0.0005
@@ -115,17 +116,8 @@ class Readings:
 
 
 def percentile(counts: Mapping[int, int], q: float) -> float | None:
-    """The ``q`` quantile (0..1) of a bucketed histogram, as its bucket's upper bound."""
-    total = sum(counts.values())
-    if not total:
-        return None
-    rank = math.ceil(q * total)
-    seen = 0
-    for index in sorted(counts):
-        seen += counts[index]
-        if seen >= rank:
-            return bucket_bound(index)
-    return bucket_bound(max(counts))
+    """The ``q`` quantile (0..1) of a bucketed histogram, as its bucket's upper bound (:func:`judge.quantile`)."""
+    return judge.quantile(counts, q, bucket_bound)
 
 
 def readings(domain: str, hashes: Iterable[Mapping[bytes | str, bytes | str | int]]) -> Readings:

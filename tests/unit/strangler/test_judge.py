@@ -139,3 +139,13 @@ def test_wilson_interval_holds_the_estimate_and_is_sane_at_zero():
 def test_verdicts_serialise_to_plain_json():
     data = judge.judge_error_rate(60, 1000, 10, 1000, **ERRORS).as_dict()
     assert data["gate"] == "error_rate" and data["outcome"] == "fail" and isinstance(data["extra"], dict)
+
+
+def test_the_gates_and_the_judge_read_a_histogram_the_same_way():
+    from strangler.rollout_gates import percentile
+
+    counts = {0: 0, 3: 50, 7: 45, 12: 5}  # an empty leading bucket must not be the answer
+    assert percentile(counts, 0.5) == judge.quantile(counts, 0.5, bucket_bound) == bucket_bound(3)
+    assert percentile(counts, 0.99) == bucket_bound(12)
+    assert percentile(counts, 0.0) == bucket_bound(3)
+    assert percentile({}, 0.99) is None
