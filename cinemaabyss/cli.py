@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "cinemaabyss.commands.drill",
     "cinemaabyss.commands.shadow",
     "cinemaabyss.commands.generate",
+    "cinemaabyss.commands.topics",
 ]
 
 

@@ -111,7 +111,7 @@ def test_beat_stays_single_even_when_replicas_are_raised(go_tools):
 
 
 def test_migration_job_is_a_pre_install_pre_upgrade_hook_after_config(manifests):
-    job = next(iter(_by_kind(manifests, "Job").values()))
+    job = next(j for j in _by_kind(manifests, "Job").values() if _component(j) == "migrate")
     annotations = job["metadata"]["annotations"]
     assert annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
     container = job["spec"]["template"]["spec"]["containers"][0]
@@ -120,6 +120,21 @@ def test_migration_job_is_a_pre_install_pre_upgrade_hook_after_config(manifests)
         obj = next(iter(_by_kind(manifests, kind).values()))
         assert obj["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
         assert int(obj["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(annotations["helm.sh/hook-weight"])
+
+
+def test_topics_job_creates_the_domain_topics_with_the_chosen_partitions_after_the_migration(go_tools, manifests):
+    jobs = {_component(j): j for j in _by_kind(manifests, "Job").values()}
+    topics = jobs["topics"]
+    assert topics["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert int(topics["metadata"]["annotations"]["helm.sh/hook-weight"]) > \
+        int(jobs["migrate"]["metadata"]["annotations"]["helm.sh/hook-weight"])
+    assert topics["spec"]["template"]["spec"]["containers"][0]["command"] == [
+        "cinemaabyss", "topics", "ensure", "--partitions=3", "--replication-factor=-1"]
+    wide = helm_template(go_tools, "--set", "kafka.topics.partitions=24", "--set", "kafka.topics.replicationFactor=3")
+    assert wide.returncode == 0, wide.stderr
+    assert "--partitions=24" in wide.stdout and "--replication-factor=3" in wide.stdout
+    off = helm_template(go_tools, "--set", "kafka.topics.create=false")
+    assert off.returncode == 0 and "-topics" not in off.stdout
 
 
 def test_proxy_has_an_hpa_and_no_fixed_replicas(manifests):
