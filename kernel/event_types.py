@@ -1,16 +1,18 @@
-"""Every domain event the system emits, in one place: name → (topic, envelope type, action).
+"""Every domain event the system emits: name → (topic, envelope type, action).
 
-Names are past tense (``movie.created``). Producers look the topic up here; consumers and
-the console's event stream use the same table to filter.
+Each domain declares its events in its registry entry (``kernel.registry.Domain.events``);
+this module turns them into the one table producers look the topic up in, and consumers and
+the console's event stream filter by. Names are ``<aggregate>.<action>`` in the past tense
+(``movie.created``): the envelope's type and action are the two halves.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from kernel.registry import TOPICS, topic_of
+from kernel.registry import DOMAINS, TOPICS, topic_of
 
-# Topic names come from the domain registry; these aliases keep the table below readable.
+# Topic names come from the domain registry; these aliases keep the producers readable.
 MOVIE_TOPIC = topic_of("movies")
 USER_TOPIC = topic_of("users")
 PAYMENT_TOPIC = topic_of("payments")
@@ -25,26 +27,15 @@ class EventType(NamedTuple):
     action: str
 
 
+def _event_type(topic: str, name: str) -> EventType:
+    aggregate, _, action = name.partition(".")
+    if not aggregate or not action:
+        raise ValueError(f"event name {name!r} must be <aggregate>.<action>")
+    return EventType(topic, aggregate, action)
+
+
 EVENT_TYPES: dict[str, EventType] = {
-    "movie.created": EventType(MOVIE_TOPIC, "movie", "created"),
-    "movie.updated": EventType(MOVIE_TOPIC, "movie", "updated"),
-    "movie.deleted": EventType(MOVIE_TOPIC, "movie", "deleted"),
-    "movie.rated": EventType(MOVIE_TOPIC, "movie", "rated"),
-    "user.registered": EventType(USER_TOPIC, "user", "registered"),
-    "user.created": EventType(USER_TOPIC, "user", "created"),
-    "user.updated": EventType(USER_TOPIC, "user", "updated"),
-    "user.deleted": EventType(USER_TOPIC, "user", "deleted"),
-    "user.logged_in": EventType(USER_TOPIC, "user", "logged_in"),
-    "payment.created": EventType(PAYMENT_TOPIC, "payment", "created"),
-    "payment.completed": EventType(PAYMENT_TOPIC, "payment", "completed"),
-    "payment.pending": EventType(PAYMENT_TOPIC, "payment", "pending"),
-    "payment.failed": EventType(PAYMENT_TOPIC, "payment", "failed"),
-    "payment.refunded": EventType(PAYMENT_TOPIC, "payment", "refunded"),
-    "payment.deleted": EventType(PAYMENT_TOPIC, "payment", "deleted"),
-    "subscription.created": EventType(PAYMENT_TOPIC, "subscription", "created"),
-    "subscription.updated": EventType(PAYMENT_TOPIC, "subscription", "updated"),
-    "subscription.extended": EventType(PAYMENT_TOPIC, "subscription", "extended"),
-    "subscription.deleted": EventType(PAYMENT_TOPIC, "subscription", "deleted"),
+    name: _event_type(d.topic, name) for d in DOMAINS if d.topic for name in d.events
 }
 
 
@@ -53,4 +44,5 @@ def lookup(name: str) -> EventType:
     try:
         return EVENT_TYPES[name]
     except KeyError:
-        raise KeyError(f"unregistered event type {name!r}; add it to event_types.EVENT_TYPES") from None
+        raise KeyError(f"unregistered event type {name!r}; add it to its domain's registry entry "
+                       "(kernel.registry, events=...)") from None

@@ -81,6 +81,9 @@ class Domain:
     writes: str = "admins"
     #: Rows decided before the blanket ``reads``/``writes`` ones (open doors, narrower roles).
     access: tuple[Access, ...] = ()
+    #: The domain's events, ``<aggregate>.<action>`` in the past tense, all on its ``topic``
+    #: (``kernel.event_types`` builds the producers' and consumers' table from them).
+    events: tuple[str, ...] = ()
 
     @property
     def package(self) -> str:
@@ -95,6 +98,7 @@ DOMAINS: tuple[Domain, ...] = (
         summary="movies domain: metadata, genres, ratings",
         writes="editors",
         access=(Access("/api/movies/*/ratings/**", "writes", "signed-in"),),  # as the token's user
+        events=("movie.created", "movie.updated", "movie.deleted", "movie.rated"),
     ),
     Domain(
         "events", ("/api/events",), "events_service_url", 8082, "/api/events/health",
@@ -116,6 +120,7 @@ DOMAINS: tuple[Domain, ...] = (
             Access("/api/auth/refresh", "any", "anyone", open_door=True),
             Access("/api/users", "reads", "anyone"),  # the public listing (public fields only)
         ),
+        events=("user.registered", "user.created", "user.updated", "user.deleted", "user.logged_in"),
     ),
     Domain(
         "payments", ("/api/payments", "/api/subscriptions"), "payments_service_url", 8084, "/api/payments/health",
@@ -130,6 +135,9 @@ DOMAINS: tuple[Domain, ...] = (
             Access("/api/payments/*/status", "writes", "payment-side"),
             Access("/api/payments/*/refund", "writes", "payment-side"),
         ),
+        events=("payment.created", "payment.completed", "payment.pending", "payment.failed", "payment.refunded",
+                "payment.deleted", "subscription.created", "subscription.updated", "subscription.extended",
+                "subscription.deleted"),
     ),
 )
 
