@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): scripts run by path; nothing in the product imports them."""
