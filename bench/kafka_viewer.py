@@ -24,34 +24,11 @@ TARGET_MS = 500.0
 RUNS = 20
 
 
-def _produce(brokers: str, topic: str) -> float:
-    """Produce ``MESSAGES`` messages; returns seconds until all are acknowledged."""
-    from confluent_kafka import Producer
-
-    producer = Producer({"bootstrap.servers": brokers, "linger.ms": 50, "batch.size": 1_000_000,
-                         "batch.num.messages": 10_000, "compression.type": "lz4",
-                         "queue.buffering.max.messages": 1_000_000, "acks": "1"})
-    started = time.perf_counter()
-    for i in range(MESSAGES):
-        value = b'{"type": "bench", "action": "created", "payload": {"n": %d}}' % i
-        while True:
-            try:
-                producer.produce(topic, key=str(i % 1000).encode(), value=value)
-                break
-            except BufferError:
-                producer.poll(0.05)
-        if i % 10_000 == 0:
-            producer.poll(0)
-    remaining = producer.flush(120)
-    if remaining:
-        raise RuntimeError(f"{remaining} messages not delivered")
-    return time.perf_counter() - started
-
-
 def main() -> None:
     """Fill the topic, time the newest-50 read, print the figures."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
+    from bench.large_data import produce
     from control_plane import kafka_reader
     from kernel.settings import get_settings
 
@@ -60,7 +37,7 @@ def main() -> None:
     admin = AdminClient({"bootstrap.servers": brokers})
     admin.create_topics([NewTopic(topic, num_partitions=PARTITIONS, replication_factor=1)])[topic].result(15)
     try:
-        seconds = _produce(brokers, topic)
+        seconds = produce(brokers, topic, MESSAGES)
         info = kafka_reader.topic_info(topic)
         print(f"produced {info.count:,} messages to {topic} ({PARTITIONS} partitions) in {seconds:.1f} s "
               f"({MESSAGES / seconds:,.0f} msg/s)")
