@@ -14,10 +14,8 @@ No Flask here: the gateway imports this module.
 from __future__ import annotations
 
 import hmac
-import os
-import secrets
-from pathlib import Path
 
+from kernel.generated_secret import configured_or_generated
 from kernel.settings import Settings
 
 SIGNATURE_HEADER = "X-Identity-Signature"
@@ -31,22 +29,7 @@ def load_secret(settings: Settings) -> bytes:
     Creation uses ``O_EXCL``; a process that loses the race reads the winner's secret once
     it has been written.
     """
-    if settings.identity_secret:
-        return settings.identity_secret.encode()
-    path = Path(settings.run_dir) / SECRET_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(1000):
-            value = path.read_text().strip()
-            if value:
-                return value.encode()
-            os.sched_yield()
-        raise RuntimeError(f"{path} exists but is empty; delete it and restart") from None
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(32))
-    return path.read_text().strip().encode()
+    return configured_or_generated(settings.identity_secret, settings.run_dir, SECRET_FILE).encode()
 
 
 def _mac(secret: bytes, user_id: str, role: str, request_id: str, timestamp: str) -> str:

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
-from pathlib import Path
 
 from kernel.errors import DomainError
+from kernel.generated_secret import configured_or_generated
 from kernel.settings import Settings
 
 SIGNATURE_HEADER = "Cinemaabyss-Signature"
@@ -83,19 +81,4 @@ def load_or_create_secret(settings: Settings) -> str:
     Creation uses ``O_EXCL``; a process that loses the race reads the winner's secret once
     it has been written.
     """
-    if settings.payment_webhook_secret:
-        return settings.payment_webhook_secret
-    path = Path(settings.run_dir) / SECRET_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(1000):
-            value = path.read_text().strip()
-            if value:
-                return value
-            os.sched_yield()
-        raise RuntimeError(f"{path} exists but is empty; delete it and restart") from None
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(32))
-    return path.read_text().strip()
+    return configured_or_generated(settings.payment_webhook_secret, settings.run_dir, SECRET_FILE)
