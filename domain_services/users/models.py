@@ -8,17 +8,19 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import Base
+from kernel.tokens import ROLES
 
 
 class User(Base):
     """An end-user account. ``password_hash`` is empty for legacy accounts created without one.
 
-    ``role`` is what the user's tokens carry (see ``shared/tokens.ROLES``); a ``disabled``
+    ``role`` is what the user's tokens carry (one of ``kernel.tokens.ROLES``); a ``disabled``
     user cannot log in or refresh, and disabling revokes their tokens.
     """
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('user', 'editor', 'admin', 'service')", name="ck_users_role"),)
+    # the constraint lists the token roles (migration 0002 wrote the same list)
+    __table_args__ = (CheckConstraint(f"role IN ({', '.join(repr(r) for r in ROLES)})", name="ck_users_role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(50), unique=True)
