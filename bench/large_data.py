@@ -226,6 +226,7 @@ def kafka_cases(topic: str, messages: int) -> dict[str, str]:
     return {
         "topic: newest 50": f"/kafka/{topic}",
         "topic: newest 50 (fragment)": f"/kafka/{topic}/messages",
+        "topic: consumer groups (fragment)": f"/kafka/{topic}/groups",
         "topic: search newest 10k": f"/kafka/{topic}/messages?q=%22n%22%3A+{messages - 17}",
         "topic: seek offset": f"/kafka/{topic}/messages?partition=1&offset={messages // 6}",
         "topic: seek time": f"/kafka/{topic}/messages?since={since}",
