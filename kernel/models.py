@@ -28,10 +28,8 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import Base
-from kernel.registry import FLAGGED
 
 FLAG_MODES = ("monolith", "gradual", "service")
-FLAG_DOMAINS = FLAGGED  # the registry's flagged domains (kept under this name for its readers)
 OPERATOR_ROLES = ("admin", "ops", "editor", "viewer")
 
 

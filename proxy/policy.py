@@ -25,16 +25,18 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from kernel import registry
+from kernel import registry, tokens
 
 ANONYMOUS = "anonymous"
-ANYONE = frozenset({ANONYMOUS, "user", "editor", "admin", "service"})
+#: Every caller: no token, or a token of one of the roles tokens carry (``kernel.tokens.ROLES``).
+ALL_ROLES = (ANONYMOUS, *tokens.ROLES)
+ANYONE = frozenset(ALL_ROLES)
 SIGNED_IN = ANYONE - {ANONYMOUS}
-EDITORS = frozenset({"editor", "admin"})
-PAYMENT_SIDE = frozenset({"service", "admin"})
+EDITORS = tokens.EDITORS
+PAYMENT_SIDE = tokens.PRIVILEGED
 ADMINS = frozenset({"admin"})
 #: Who may read the gateway's health details and metrics.
-OPERATORS = frozenset({"admin", "service"})
+OPERATORS = tokens.PRIVILEGED
 #: ``X-Route-To: service|monolith`` pins one request to that backend, whatever the flag says —
 #: for these roles only (a ``tester`` role, where tokens carry one, may try the service before
 #: traffic moves); anyone else's header is ignored. Both outcomes are counted in metrics.
@@ -164,7 +166,7 @@ def table() -> list[tuple[str, str, str]]:
         return ", ".join(name for name in order if name in items)
 
     methods = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
-    roles = (ANONYMOUS, "user", "editor", "admin", "service")
+    roles = ALL_ROLES
     rows = []
     for rule in (*RULES, DEFAULT_READ, DEFAULT_WRITE):
         who = "anyone" if rule.roles == ANYONE else names(rule.roles, roles)

@@ -50,10 +50,8 @@ def test_flag_domains_are_the_flagged_declarations():
     assert "events" not in registry.FLAGGED  # no monolith counterpart: nothing to migrate
 
 
-#: Old names of the flagged-domain list. ``kernel/models.py`` still defines the alias (nothing
-#: reads it any more); it goes with that module's next edit.
+#: Old names of the flagged-domain list.
 _ALIASES = ("FLAG_DOMAINS", "FLAGGED_DOMAINS")
-_ALIAS_LEFT_IN = {"kernel/models.py"}
 
 
 def test_the_flagged_domain_list_is_read_under_one_name():
@@ -62,8 +60,7 @@ def test_the_flagged_domain_list_is_read_under_one_name():
         path.relative_to(root).as_posix()
         for package in PACKAGES
         for path in (root / package).rglob("*.py")
-        if path.relative_to(root).as_posix() not in _ALIAS_LEFT_IN
-        and any(re.search(rf"\b{alias}\b", path.read_text()) for alias in _ALIASES)
+        if any(re.search(rf"\b{alias}\b", path.read_text()) for alias in _ALIASES)
     )
     assert readers == [], f"read kernel.registry.FLAGGED instead: {readers}"
 
