@@ -1,10 +1,14 @@
-"""Catalogue and account admin (Flask-Admin) whose writes go through the domain services.
+"""The console's catalogue and account admin (Flask-Admin): the base view, operators, the index.
 
 Flask-Admin lists, searches, filters, sorts and pages over a scoped session; it never
 writes. ``create_model`` / ``update_model`` / ``delete_model`` hand the form data to the
 domain service functions, so validation is the domain's and every change writes its outbox
 event; a :class:`DomainError` becomes a flash message. Bulk delete is disabled because it
 would bypass the domain layer.
+
+Each domain's views live in ``control_plane/catalogue/<domain>.py`` and are registered in the
+registry's order (:func:`control_plane.catalogue.domain_views`); this module keeps what they
+share and the console's own views.
 """
 
 from __future__ import annotations
@@ -21,34 +25,17 @@ from flask_admin.form import BaseForm
 from flask_admin.menu import MenuLink
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.orm import scoped_session
-from wtforms import DateField, IntegerField, PasswordField, StringField, URLField
-from wtforms.validators import Optional
+from wtforms import PasswordField
 
-from control_plane import audit_log, operators
-from control_plane.admin_support import (
-    DateOrDateTimeField,
-    FilterConverter,
-    attach_error,
-    fk_link,
-    remember_names,
-    snapshot,
-)
+from control_plane import audit_log, catalogue, operators
+from control_plane.admin_support import FilterConverter, attach_error, snapshot
 from control_plane.capped_count import COUNT_CAP, CappedCountQuery, list_pager
 from control_plane.masking import PERSONAL_KEY_RE, mask_fields
 from control_plane.roles import can
-from domain_services.movies import services as movies
-from domain_services.movies.models import Movie
-from domain_services.payments import services as payments
-from domain_services.payments import subscriptions
-from domain_services.payments.models import PAYMENT_STATUSES, PLAN_TYPES, Payment, Subscription
-from domain_services.users import services as users
-from domain_services.users.models import User
-from kernel.db import read_session
 from kernel.errors import DomainError, InvalidInput
 from kernel.models import OPERATOR_ROLES, Operator
-from kernel.tokens import ROLES as USER_ROLES
 
 
 class CsrfAdminForm(BaseForm, FlaskForm):
@@ -59,34 +46,27 @@ class CsrfAdminForm(BaseForm, FlaskForm):
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
+def choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    """``values`` as a select field's (value, label) pairs."""
     return [(v, v) for v in values]
 
 
-def _blank_to_none(value: Any) -> Any:
+def blank_to_none(value: Any) -> Any:
+    """An empty form value as ``None`` (the domain's "not given")."""
     return None if value in ("", None) else value
 
 
-def _web_address(url: str | None) -> str | None:
-    """``url`` when the domain would accept it as a poster (http or https), else None: a legacy row's
-    ``javascript:`` or relative value is never put into an ``<img>``."""
-    try:
-        return movies.poster_url(url)
-    except InvalidInput:
-        return None
-
-
-def _utc_iso(value: datetime) -> str:
+def utc_iso(value: datetime) -> str:
     """A form's naive date-time as ISO 8601 UTC (the console shows and takes times in UTC)."""
     return (value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
-def _comparable(value: Any) -> Any:
+def comparable(value: Any) -> Any:
     """Lists (a movie's genres) compare as sets: their order means nothing to the domain."""
     return sorted(value) if isinstance(value, list) else value
 
 
-def _to_minute(value: datetime) -> datetime:
+def to_minute(value: datetime) -> datetime:
     """``value`` in UTC at the date-time field's precision (what the edit form shows)."""
     return value.astimezone(UTC).replace(second=0, microsecond=0)
 
@@ -199,9 +179,9 @@ class DomainModelView(ModelView):
         transition, a date shown at minute precision would lose its seconds, re-sending
         ``disabled`` revokes tokens again.
         """
-        current = {k: _comparable(v) for k, v in self.current_data(model).items()}
+        current = {k: comparable(v) for k, v in self.current_data(model).items()}
         return {k: v for k, v in self.form_data(form, creating=False).items()
-                if k not in current or current[k] != _comparable(v)}
+                if k not in current or current[k] != comparable(v)}
 
     def domain_delete(self, pk: int) -> None:
         raise NotImplementedError
@@ -272,288 +252,6 @@ class DomainModelView(ModelView):
         return True
 
 
-class MovieView(DomainModelView):
-    """Movies with their genres and details (editor and admin)."""
-
-    entity = "movie"
-    count_searches = False  # a capped count still reads up to half the titles for a mid-common term
-    column_list = ("id", "title", "rating", "genres", "release_date", "duration", "updated_at")
-    column_labels = {"duration": "Minutes", "duration_minutes": "Duration (minutes)", "poster_url": "Poster URL",
-                     "genres_text": "Genres"}
-    column_searchable_list = ("title",)
-    column_filters = ("rating", "release_date", "genres.genre")
-    column_sortable_list = ("id", "title", "rating", "release_date", "updated_at")
-    column_formatters = {"genres": lambda _v, _c, m, _n: ", ".join(g.genre for g in m.genres)}
-    column_details_list = ("id", "title", "description", "rating", "genres", "release_date", "duration",
-                           "poster_url", "created_at", "updated_at")
-    column_formatters_detail = column_formatters
-    form_columns = ("title", "description", "rating", "genres_text", "release_date", "duration_minutes",
-                    "poster_url")
-    audit_fields = ("id", "title", "description", "rating", "genres", "release_date", "duration", "poster_url")
-    create_template = "admin/model/movie_create.html"
-    edit_template = "admin/model/movie_edit.html"
-    form_extra_fields = {
-        "genres_text": StringField("Genres", description="comma separated, e.g. Drama, Crime"),
-        # html5 inputs: the browser's own date picker; bounds shown from the domain's rules
-        "release_date": DateField("Release date", validators=[Optional()]),
-        "duration_minutes": IntegerField(
-            "Duration (minutes)", validators=[Optional()],
-            render_kw={"min": movies.DURATION_MINUTES[0], "max": movies.DURATION_MINUTES[1]}),
-        "poster_url": URLField("Poster URL", validators=[Optional()], description="an http:// or https:// address",
-                               render_kw={"maxlength": movies.POSTER_URL_MAX}),
-    }
-
-    def render(self, template: str, **kwargs: Any) -> Any:
-        """The create and edit forms get the genres in use as suggestions."""
-        if template in (self.create_template, self.edit_template):
-            kwargs["genre_suggestions"] = movies.genre_names()
-        if template == self.edit_template and kwargs.get("model") is not None:
-            kwargs["poster"] = _web_address(kwargs["model"].poster_url)
-        return super().render(template, **kwargs)
-
-    def _apply_search(self, query: Any, count_query: Any, joins: Any, count_joins: Any, search: str) -> Any:
-        """The domain's title search: the whole term, as the API's ``search`` takes it.
-
-        Flask-Admin would AND one ``ILIKE`` per word; a word found in most titles then made the
-        planner walk the list in id order testing every title (0.3 to 0.8 s at a million movies
-        for "movie 0500" with a genre), where the single phrase is a trigram index lookup.
-        """
-        term = search.strip()
-        if term:
-            query = query.filter(movies.title_contains(term))
-            count_query = count_query.filter(movies.title_contains(term)) if count_query is not None else None
-        return query, count_query, joins, count_joins
-
-    def on_form_prefill(self, form: Any, id: Any) -> None:
-        """Show the movie's genres and running time in their fields when editing."""
-        movie = self.get_one(id)
-        form.genres_text.data = ", ".join(g.genre for g in movie.genres)
-        form.duration_minutes.data = movie.duration
-
-    def form_data(self, form: Any, *, creating: bool) -> dict[str, Any]:
-        """Form → ``{title, description, rating, genres, release_date, duration_minutes, poster_url}``."""
-        rating, released = form.rating.data, form.release_date.data
-        return {
-            "title": form.title.data or "",
-            "description": form.description.data or "",
-            "rating": float(rating) if rating is not None else None,
-            "genres": [g.strip() for g in (form.genres_text.data or "").split(",") if g.strip()],
-            "release_date": released.isoformat() if released else None,
-            "duration_minutes": form.duration_minutes.data,
-            "poster_url": (form.poster_url.data or "").strip() or None,
-        }
-
-    def current_data(self, model):
-        """The movie as the edit form holds it."""
-        return {"title": model.title or "", "description": model.description or "",
-                "rating": float(model.rating) if model.rating is not None else None,
-                "genres": [g.genre for g in model.genres],
-                "release_date": model.release_date.isoformat() if model.release_date else None,
-                "duration_minutes": model.duration, "poster_url": model.poster_url or None}
-
-    def domain_create(self, data):
-        return movies.create_movie(data)
-
-    def domain_update(self, pk, data):
-        return movies.update_movie(pk, data)
-
-    def domain_delete(self, pk):
-        return movies.delete_movie(pk)
-
-
-class UserView(DomainModelView):
-    """End-user accounts (admin)."""
-
-    permission = "accounts"
-    entity = "user"
-    column_list = ("id", "username", "email", "role", "disabled", "created_at")
-    column_searchable_list = ("username", "email")
-    column_filters = ("created_at", "role", "disabled")
-    column_sortable_list = ("id", "username", "email", "role", "created_at")
-    column_exclude_list = ("password_hash",)
-    column_details_exclude_list = ("password_hash",)
-    # Roles are granted and accounts disabled on an existing user (the domain revokes the
-    # user's tokens then); a new account starts as a plain, enabled user.
-    form_columns = ("username", "email", "role", "disabled")
-    form_choices = {"role": _choices(USER_ROLES)}
-    edit_fields = ("username", "email", "role", "disabled")
-    audit_fields = ("id", "username", "email", "role", "disabled")
-
-    def create_form(self, obj: Any = None) -> Any:
-        """Username and e-mail only."""
-        form = super().create_form(obj)
-        del form["role"], form["disabled"]
-        return form
-
-    def form_data(self, form, *, creating):
-        """Form → ``{username, email}`` (+ ``role``, ``disabled`` when editing)."""
-        data = {"username": form.username.data or "", "email": form.email.data or ""}
-        if not creating:
-            data.update(role=form.role.data, disabled=bool(form.disabled.data))
-        return data
-
-    def current_data(self, model):
-        """The user as the edit form holds it."""
-        return {"username": model.username or "", "email": model.email or "", "role": model.role,
-                "disabled": bool(model.disabled)}
-
-    def domain_create(self, data):
-        return users.create_user(data)
-
-    def domain_update(self, pk, data):
-        return users.update_user(pk, data)
-
-    def domain_delete(self, pk):
-        return users.delete_user(pk)
-
-
-def user_names(ids: list[int]) -> dict[int, str]:
-    """``{user id: username}`` for ``ids`` in one query."""
-    if not ids:
-        return {}
-    with read_session() as session:
-        return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
-
-
-def find_user(text: str | None) -> int | str | None:
-    """A user id from what the operator typed: an id, a username or an e-mail address.
-
-    Unknown names come back unchanged, so the domain refuses them under the field as it refuses
-    an unknown id.
-    """
-    raw = (text or "").strip()
-    if not raw or (raw.isascii() and raw.isdigit()):
-        return int(raw) if raw else None
-    column = User.email if "@" in raw else User.username
-    with read_session() as session:
-        found = session.scalar(select(User.id).where(func.lower(column) == raw.lower()))
-    if found is None:
-        raise InvalidInput(f"user {raw!r} does not exist (type an id, a username or an e-mail address)")
-    return found
-
-
-class UserNamesMixin:
-    """A list page of rows with a ``user_id``: their users' names are fetched in one query per page;
-    the create form takes the user by id, username or e-mail."""
-
-    form_overrides = {"user_id": StringField}
-    form_args = {"user_id": {"label": "User", "description": "id, username or e-mail address"}}
-
-    def get_list(self, *args: Any, **kwargs: Any) -> Any:
-        """Flask-Admin's page of rows, plus the names the ``user_id`` column shows."""
-        count, rows = super().get_list(*args, **kwargs)
-        remember_names("user", user_names(sorted({r.user_id for r in rows if r.user_id is not None})))
-        return count, rows
-
-
-class PaymentView(UserNamesMixin, DomainModelView):
-    """Payments (admin); editing changes the status along the allowed transitions only."""
-
-    permission = "accounts"
-    entity = "payment"
-    column_list = ("id", "user_id", "amount", "status", "payment_method", "plan_type", "timestamp")
-    column_searchable_list = ("transaction_id", "payment_method")
-    column_filters = ("user_id", "status", "amount", "timestamp", "plan_type")
-    column_sortable_list = ("id", "user_id", "amount", "status", "timestamp")
-    column_formatters = {"user_id": fk_link("user", user_names)}
-    column_formatters_detail = column_formatters
-    # A payment starts pending (the domain's rule): the create form has no status; editing offers
-    # only the moves the domain allows from the current status (payments.TRANSITIONS).
-    form_columns = ("user_id", "amount", "status", "payment_method", "plan_type")
-    form_choices = {"status": _choices(PAYMENT_STATUSES), "plan_type": [("", "—"), *_choices(PLAN_TYPES)]}
-    edit_fields = ("status",)
-    audit_fields = ("id", "user_id", "amount", "status", "payment_method", "plan_type")
-
-    def create_form(self, obj: Any = None) -> Any:
-        """The create form without ``status``: new payments are pending."""
-        form = super().create_form(obj)
-        del form["status"]
-        return form
-
-    def edit_form(self, obj: Any = None) -> Any:
-        """The current status (pre-selected, so saving unchanged changes nothing) and the ones allowed next."""
-        form = super().edit_form(obj)
-        current = obj.status if obj is not None else None
-        if current is None:  # Flask-Admin builds the form before it knows the record: any status
-            form.status.choices = _choices(PAYMENT_STATUSES)
-            return form
-        allowed = payments.TRANSITIONS.get(current, ())
-        form.status.choices = [(current, f"{current} (current: no change)"), *_choices(allowed)]
-        if form.status.data not in dict(form.status.choices):
-            form.status.data = current
-        form.status.description = (f"allowed next: {', '.join(allowed)}" if allowed
-                                   else f"{current} is final: no change allowed")
-        return form
-
-    def current_data(self, model):
-        """The payment as the edit form holds it (its status)."""
-        return {"status": model.status}
-
-    def form_data(self, form, *, creating):
-        """Form → the create payload, or just the new status when editing."""
-        if not creating:
-            return {"status": form.status.data}
-        amount = form.amount.data
-        return {k: v for k, v in {
-            "user_id": find_user(form.user_id.data), "amount": float(amount) if amount is not None else None,
-            "payment_method": _blank_to_none(form.payment_method.data),
-            "plan_type": _blank_to_none(form.plan_type.data),
-        }.items() if v is not None or k in ("user_id", "amount")}
-
-    def domain_create(self, data):
-        return payments.create_payment(data)
-
-    def domain_update(self, pk, data):
-        return payments.change_status(pk, data["status"])
-
-    def domain_delete(self, pk):
-        return payments.delete_payment(pk)
-
-
-class SubscriptionView(UserNamesMixin, DomainModelView):
-    """Subscriptions (admin)."""
-
-    permission = "accounts"
-    entity = "subscription"
-    column_list = ("id", "user_id", "plan_type", "start_date", "end_date", "auto_renew")
-    column_filters = ("user_id", "plan_type", "start_date", "end_date", "auto_renew")
-    column_sortable_list = ("id", "user_id", "plan_type", "start_date", "end_date")
-    column_formatters = {"user_id": fk_link("user", user_names)}
-    column_formatters_detail = column_formatters
-    form_columns = ("user_id", "plan_type", "start_date", "end_date", "auto_renew")
-    form_choices = {"plan_type": _choices(PLAN_TYPES)}
-    form_overrides = {**UserNamesMixin.form_overrides, "start_date": DateOrDateTimeField,
-                      "end_date": DateOrDateTimeField}
-    # The domain never moves a subscription to another user, so the edit form does not offer it.
-    edit_fields = ("plan_type", "start_date", "end_date", "auto_renew")
-    audit_fields = ("id", "user_id", "plan_type", "start_date", "end_date", "auto_renew")
-
-    def form_data(self, form, *, creating):
-        """Form → ``{user_id, plan_type, start_date, end_date, auto_renew}`` (ISO strings)."""
-        data: dict[str, Any] = {"plan_type": form.plan_type.data, "auto_renew": bool(form.auto_renew.data)}
-        if creating:
-            data["user_id"] = find_user(form.user_id.data)
-        for name in ("start_date", "end_date"):
-            value = getattr(form, name).data
-            if value is not None or creating:
-                data[name] = _utc_iso(value) if value is not None else None
-        return data
-
-    def current_data(self, model):
-        """The subscription as the edit form shows it: dates at the form's minute precision, in UTC."""
-        return {"plan_type": model.plan_type, "auto_renew": bool(model.auto_renew),
-                **{name: _utc_iso(_to_minute(getattr(model, name))) for name in ("start_date", "end_date")}}
-
-    def domain_create(self, data):
-        return subscriptions.create_subscription(data)
-
-    def domain_update(self, pk, data):
-        return subscriptions.update_subscription(pk, data)
-
-    def domain_delete(self, pk):
-        return subscriptions.delete_subscription(pk)
-
-
 class OperatorView(DomainModelView):
     """Console accounts (admin): hashes are made by :mod:`control_plane.operators`, never shown."""
 
@@ -565,7 +263,7 @@ class OperatorView(DomainModelView):
     column_sortable_list = ("id", "username", "role", "created_at", "last_login_at")
     column_details_exclude_list = ("password_hash",)
     form_columns = ("username", "role", "active", "password")
-    form_choices = {"role": _choices(OPERATOR_ROLES)}
+    form_choices = {"role": choices(OPERATOR_ROLES)}
     form_extra_fields = {"password": PasswordField("Password", description="empty = generate one (create) / "
                                                                            "keep the current one (edit)")}
     edit_fields = ("role", "active", "password")
@@ -637,11 +335,7 @@ def init_admin(app: Any, session: scoped_session, *, csp_nonce: Callable[[], str
     # our engine and sessions belong to the shared kernel, so we keep the session until 3.0.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Passing a session object directly", category=DeprecationWarning)
-        views = [MovieView(Movie, session, name="Movies", endpoint="movies", category="Catalogue"),
-                 UserView(User, session, name="Users", endpoint="users", category="Accounts"),
-                 PaymentView(Payment, session, name="Payments", endpoint="payments", category="Accounts"),
-                 SubscriptionView(Subscription, session, name="Subscriptions", endpoint="subscriptions",
-                                  category="Accounts"),
+        views = [*catalogue.domain_views(session),
                  OperatorView(Operator, session, name="Operators", endpoint="operators", category="Console")]
     for view in views:
         view.can_export = csv_export and not isinstance(view, OperatorView)  # console accounts stay inside
