@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy import Select, and_, func, or_, select
 
 from kernel.db import read_session, unit_of_work
+from kernel.loose_scan import distinct_values
 from kernel.models import FlagAudit
 
 PAGE_SIZE = 50
@@ -120,22 +121,8 @@ def search_query(flt: AuditFilter) -> Select[tuple[FlagAudit]]:
     return query
 
 
-# A loose index scan over ``ix_flag_audit_action_at``: one index probe per distinct action.
-# ``SELECT DISTINCT action`` read every row instead (3.8 s at 10M audit rows, on every page).
-_DISTINCT_ACTIONS = text(
-    """
-    WITH RECURSIVE actions(action) AS (
-        (SELECT action FROM flag_audit ORDER BY action LIMIT 1)
-        UNION ALL
-        SELECT (SELECT f.action FROM flag_audit f WHERE f.action > a.action ORDER BY f.action LIMIT 1)
-        FROM actions a WHERE a.action IS NOT NULL
-    )
-    SELECT action FROM actions WHERE action IS NOT NULL
-    """
-)
-
-
 def known_actions() -> list[str]:
     """Distinct actions present, for the filter's drop-down."""
     with read_session() as session:
-        return list(session.scalars(_DISTINCT_ACTIONS))
+        # one index probe per action (ix_flag_audit_action_at): DISTINCT took 3.8 s at 10M rows
+        return list(session.scalars(distinct_values(FlagAudit.__table__.c.action)))
