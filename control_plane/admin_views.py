@@ -33,9 +33,9 @@ from control_plane import audit_log, catalogue, operators
 from control_plane.admin_support import FilterConverter, attach_error, snapshot
 from control_plane.capped_count import COUNT_CAP, CappedCountQuery, list_pager
 from control_plane.masking import PERSONAL_KEY_RE, mask_fields
+from control_plane.models import OPERATOR_ROLES, Operator
 from control_plane.roles import can
 from kernel.errors import DomainError, InvalidInput
-from kernel.models import OPERATOR_ROLES, Operator
 
 
 class CsrfAdminForm(BaseForm, FlaskForm):

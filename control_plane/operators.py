@@ -18,9 +18,10 @@ from sqlalchemy.exc import IntegrityError
 
 from control_plane import audit_log
 from control_plane.login_limits import LoginLimits
+from control_plane.models import OPERATOR_ROLES, Operator
 from kernel.db import read_session, unit_of_work
 from kernel.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from kernel.models import OPERATOR_ROLES, FlagAudit, Operator
+from kernel.models import FlagAudit
 
 MIN_PASSWORD = 10
 LOGOUT = "operator.logout"

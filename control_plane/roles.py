@@ -13,7 +13,7 @@ from typing import Any
 from flask import abort
 from flask_login import current_user, login_required
 
-from kernel.models import OPERATOR_ROLES
+from control_plane.models import OPERATOR_ROLES
 
 #: permission → roles holding it.
 PERMISSIONS: dict[str, frozenset[str]] = {

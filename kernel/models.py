@@ -1,6 +1,8 @@
-"""Tables owned by the shared kernel: outbox, consumer and request idempotency, strangler flags, audit, operators.
+"""Tables every domain writes: the outbox, consumer and request idempotency, the audit trail.
 
-Domain tables live in their domain package (``movies/models.py`` ...). Every model derives
+Domain tables live in their domain package (``movies/models.py`` ...), the strangler's flags
+and shadow tables in ``strangler/models.py``, the console's accounts in
+``control_plane/models.py``. Every model derives
 from :class:`~kernel.db.Base`, so Alembic sees one metadata
 (``cinemaabyss.schema.load_all_models``).
 """
@@ -13,8 +15,6 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
-    CheckConstraint,
     DateTime,
     Index,
     Integer,
@@ -28,9 +28,6 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import Base
-
-FLAG_MODES = ("monolith", "gradual", "service")
-OPERATOR_ROLES = ("admin", "ops", "editor", "viewer")
 
 
 class OutboxEvent(Base):
@@ -95,32 +92,6 @@ class ProcessedEvent(Base):
     processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class MigrationFlag(Base):
-    """Routing flag of one domain: where the proxy sends its traffic."""
-
-    __tablename__ = "migration_flags"
-    __table_args__ = (
-        CheckConstraint("mode IN ('monolith', 'gradual', 'service')", name="ck_flag_mode"),
-        CheckConstraint("percent BETWEEN 0 AND 100", name="ck_flag_percent"),
-        CheckConstraint("rollback_error_rate > 0 AND rollback_error_rate <= 1", name="ck_flag_rollback_rate"),
-    )
-
-    domain: Mapped[str] = mapped_column(String(32), primary_key=True)
-    mode: Mapped[str] = mapped_column(String(16), server_default="monolith")
-    percent: Mapped[int] = mapped_column(Integer, server_default="0")
-    # user | header | client | none (random per request)
-    sticky_key: Mapped[str] = mapped_column(String(16), server_default="user")
-    fallback: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
-    auto_rollback: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
-    rollback_error_rate: Mapped[float] = mapped_column(server_default=text("0.5"))
-    rollback_min_requests: Mapped[int] = mapped_column(Integer, server_default="20")
-    shadow_percent: Mapped[int] = mapped_column(Integer, server_default="0")
-    # consecutive service failures that roll back at once (migration 0003)
-    rollback_consecutive: Mapped[int] = mapped_column(Integer, server_default="5")
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_by: Mapped[str] = mapped_column(String(100), server_default="system")
-
-
 class FlagAudit(Base):
     """Every flag change and other audited action: who, when, before, after, why."""
 
@@ -138,57 +109,3 @@ class FlagAudit(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     reason: Mapped[str | None] = mapped_column(Text)
-
-
-class Operator(Base):
-    """A console account."""
-
-    __tablename__ = "operators"
-    __table_args__ = (CheckConstraint("role IN ('admin', 'ops', 'editor', 'viewer')", name="ck_operator_role"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(100), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16))
-    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class ShadowRule(Base):
-    """A shadow-compare ignore rule of one domain: a JSON path left out or compared without order."""
-
-    __tablename__ = "shadow_rules"
-    __table_args__ = (
-        CheckConstraint("mode IN ('ignore', 'order_insensitive')", name="ck_shadow_rule_mode"),
-        Index("uq_shadow_rule_path", "domain", "path", unique=True),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    domain: Mapped[str] = mapped_column(String(32))
-    path: Mapped[str] = mapped_column(String(300))
-    mode: Mapped[str] = mapped_column(String(32))
-    note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    created_by: Mapped[str] = mapped_column(String(100))
-
-
-class ShadowSample(Base):
-    """One sampled shadow mismatch: both answers (truncated) and the classified differences."""
-
-    __tablename__ = "shadow_samples"
-    __table_args__ = (Index("ix_shadow_samples_domain_id", "domain", "id"),)
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    domain: Mapped[str] = mapped_column(String(32))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    target: Mapped[str] = mapped_column(Text)  # path and query of the mirrored GET
-    primary_backend: Mapped[str] = mapped_column(String(16))
-    kind: Mapped[str] = mapped_column(String(32))  # the most serious kind present
-    #: ``[{"path", "kind", "monolith", "service"}, ...]``
-    differences: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
-    monolith_status: Mapped[int] = mapped_column(Integer)
-    service_status: Mapped[int] = mapped_column(Integer)
-    monolith_body: Mapped[str] = mapped_column(Text)
-    service_body: Mapped[str] = mapped_column(Text)
-    truncated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))

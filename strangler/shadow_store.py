@@ -17,9 +17,10 @@ from sqlalchemy import func, select, text
 
 from kernel.db import read_session, unit_of_work
 from kernel.errors import InvalidInput, NotFound
-from kernel.models import FlagAudit, ShadowRule, ShadowSample
+from kernel.models import FlagAudit
 from strangler import shadow_report
 from strangler.flags import validate_domain
+from strangler.models import ShadowRule, ShadowSample
 from strangler.shadow_contract import RULES_CHANNEL
 from strangler.shadow_diff import RULE_MODES, Rule, RulePathError, validate_rule
 

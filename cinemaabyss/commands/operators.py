@@ -6,8 +6,8 @@ import sys
 
 import click
 
+from control_plane.models import OPERATOR_ROLES
 from kernel.errors import DomainError
-from kernel.models import OPERATOR_ROLES
 from kernel.settings import get_settings
 
 

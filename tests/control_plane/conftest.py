@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from kernel.models import OPERATOR_ROLES
+from control_plane.models import OPERATOR_ROLES
 
 PASSWORD = "correct-horse-battery"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')

@@ -10,10 +10,10 @@ from sqlalchemy import TextClause
 
 from cinemaabyss.commands.flags import set_command
 from control_plane import strangler as console
-from kernel.models import MigrationFlag
 from proxy.routing import Flag
 from strangler import flags
 from strangler.flag_contract import FIELDS, FLAG_DEFAULTS, FLAG_FIELDS
+from strangler.models import MigrationFlag
 
 ROOT = Path(__file__).resolve().parents[3]
 
