@@ -391,7 +391,7 @@ class Gateway:
             self.recorder.upstream_error(route, backend)
         else:
             self.recorder.count(now, rollout_gates.latency_field(route, backend, seconds))
-            if self.rollbacks.latencies is not None and flag is not None:
+            if flag is not None:
                 self.rollbacks.latency(route, backend, seconds, now, flag, ex.request.caller)
         if backend == "service" and flag is not None:  # pinned requests and health probes judge nothing
             self.rollbacks.record(route, failures.answered(status), now, flag, ex.request.caller)

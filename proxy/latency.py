@@ -4,7 +4,8 @@ Each domain keeps, per backend, ten one-second rows of latency histogram counts 
 gateway's Prometheus buckets: time to the upstream's response head). Once a second per
 domain, :meth:`LatencyWatch.verdict` compares the window's p99 of the service with the
 monolith's: the rule trips when both have at least ``rollback_min_requests`` answers, the
-service's p99 exceeds ``PROXY_ROLLBACK_P99_PERCENT`` % of the monolith's, and the service
+service's p99 exceeds the flag's ``rollback_p99_percent`` % of the monolith's (0: the
+gateway's ``PROXY_ROLLBACK_P99_PERCENT``; both 0: the rule is off), and the service
 answers slower than that bound came from at least ``witnesses`` distinct callers — one
 caller's expensive queries must not roll a migration back, as with errors
 (:mod:`proxy.failures`). A p99 is the upper bound of the histogram bucket that holds it, so
@@ -61,8 +62,7 @@ class Histogram:
 class LatencyWatch:
     """Per domain: both backends' histograms, the current bound and the slow service callers."""
 
-    def __init__(self, ratio: float, witnesses: int) -> None:
-        self.ratio = ratio
+    def __init__(self, witnesses: int) -> None:
         self.witnesses = max(1, witnesses)
         self.histograms: dict[tuple[str, str], Histogram] = {}
         self.bounds: dict[str, float] = {}  # domain → seconds a service answer may take
@@ -80,9 +80,10 @@ class LatencyWatch:
             if caller in slow or len(slow) < 64:  # bounded: a few witnesses are enough
                 slow[caller] = now
 
-    def verdict(self, domain: str, now: int, min_requests: int) -> str | None:
-        """At most once a second per domain: the rollback reason when the rule trips, else ``None``."""
-        if self.ratio <= 0 or self.checked.get(domain) == now:
+    def verdict(self, domain: str, now: int, min_requests: int, ratio: float) -> str | None:
+        """At most once a second per domain: the rollback reason when the service's p99 exceeds
+        ``ratio`` times the monolith's (``ratio`` 0: never), else ``None``."""
+        if ratio <= 0 or self.checked.get(domain) == now:
             return None
         self.checked[domain] = now
         service, monolith = self.histograms.get((domain, "service")), self.histograms.get((domain, "monolith"))
@@ -91,13 +92,13 @@ class LatencyWatch:
         (s_count, s_p99), (m_count, m_p99) = service.p99(now), monolith.p99(now)
         if m_count < max(1, min_requests):
             return None
-        self.bounds[domain] = bound = self.ratio * m_p99
+        self.bounds[domain] = bound = ratio * m_p99
         slow = self.slow.get(domain, {})
         for caller in [c for c, second in slow.items() if second <= now - WINDOW_SECONDS]:
             del slow[caller]
         if s_count < max(1, min_requests) or s_p99 <= bound or len(slow) < self.witnesses:
             return None
-        return (f"auto-rollback: service p99 {s_p99 * 1000:g} ms over {self.ratio:g} x the monolith's "
+        return (f"auto-rollback: service p99 {s_p99 * 1000:g} ms over {ratio:g} x the monolith's "
                 f"{m_p99 * 1000:g} ms ({s_count} and {m_count} answers, {len(slow)} slow callers)")
 
     def clear(self, domain: str) -> None:

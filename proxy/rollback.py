@@ -121,8 +121,9 @@ class AutoRollback:
     def __init__(self, cache: FlagCache, witnesses: int = WITNESSES, p99_percent: int = 0) -> None:
         self.cache = cache
         self.witnesses = max(1, witnesses)
-        #: the latency rule (:mod:`proxy.latency`), ``None`` when off
-        self.latencies = LatencyWatch(p99_percent / 100, self.witnesses) if p99_percent > 0 else None
+        #: the latency rule (:mod:`proxy.latency`); a flag's own bound wins over this default ratio
+        self.latencies = LatencyWatch(self.witnesses)
+        self.p99_ratio = p99_percent / 100
         self.windows: dict[str, ErrorWindow] = {}
         self.streaks = ConsecutiveFailures(self.witnesses)
         self._running: set[str] = set()
@@ -151,7 +152,8 @@ class AutoRollback:
         self.latencies.add(domain, backend, seconds, now, caller)
         if not flag.auto_rollback or flag.mode == "monolith" or domain in self._running:
             return
-        reason = self.latencies.verdict(domain, now, flag.rollback_min_requests)
+        ratio = flag.rollback_p99_percent / 100 if flag.rollback_p99_percent else self.p99_ratio
+        reason = self.latencies.verdict(domain, now, flag.rollback_min_requests, ratio)
         if reason is not None:
             self.trigger(flag, reason)
 
@@ -161,8 +163,7 @@ class AutoRollback:
         self._running.add(domain)
         self.cache.replace_flag(dataclasses.replace(flag, mode="monolith"), "local-rollback")
         self.windows.pop(domain, None)
-        if self.latencies is not None:
-            self.latencies.clear(domain)
+        self.latencies.clear(domain)
         self.streaks.clear(domain)
         ROLLBACKS.labels(domain).inc()
         log.warning("%s: %s", domain, reason)

@@ -48,6 +48,7 @@ class Flag:
     rollback_min_requests: int = FLAG_DEFAULTS["rollback_min_requests"]
     shadow_percent: int = FLAG_DEFAULTS["shadow_percent"]
     rollback_consecutive: int = FLAG_DEFAULTS["rollback_consecutive"]
+    rollback_p99_percent: int = FLAG_DEFAULTS["rollback_p99_percent"]
     updated_at: float | None = None
 
     def wants_service(self, user_id: str | None, header_id: str | None, client: str) -> bool:

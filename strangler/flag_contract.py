@@ -56,6 +56,9 @@ FIELDS: tuple[FlagField, ...] = (
     FlagField("shadow_percent", 0, "int", "share of reads mirrored to the service to compare", low=0, high=100),
     # consecutive connect failures / 5xx from the service that roll the domain back at once
     FlagField("rollback_consecutive", 5, "int", "service failures in a row that roll back", low=1),
+    # the latency rule (proxy/latency.py): 0 leaves it to the gateway's PROXY_ROLLBACK_P99_PERCENT
+    FlagField("rollback_p99_percent", 0, "int",
+              "service p99 over this % of the monolith's rolls back (0: the gateway's setting)", low=0, high=10_000),
 )
 FLAG_DEFAULTS: dict[str, Any] = {f.name: f.default for f in FIELDS}
 FLAG_FIELDS: tuple[str, ...] = tuple(FLAG_DEFAULTS)

@@ -34,6 +34,8 @@ class MigrationFlag(Base):
     shadow_percent: Mapped[int] = mapped_column(Integer, server_default="0")
     # consecutive service failures that roll back at once (migration 0003)
     rollback_consecutive: Mapped[int] = mapped_column(Integer, server_default="5")
+    # service p99 over this % of the monolith's rolls back; 0: the gateway's setting (migration 0015)
+    rollback_p99_percent: Mapped[int] = mapped_column(Integer, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_by: Mapped[str] = mapped_column(String(100), server_default="system")
 

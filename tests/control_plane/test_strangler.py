@@ -131,6 +131,7 @@ def test_card_shows_per_domain_traffic_and_observed_share(as_role, redis_url):
 
     client = redis.Redis.from_url(redis_url)
     now = int(time.time())
+    client.delete(*(f"traffic:{second}" for second in range(now - 120, now + 2)))  # earlier suites' gateways
     for second in range(now - 3, now + 2):  # the same mix in every second, whichever the card's window covers
         client.hset(f"traffic:{second}", mapping={"movies:service:ok": 30, "movies:service:err": 10,
                                                   "movies:monolith:ok": 60, "users:service:ok": 500})

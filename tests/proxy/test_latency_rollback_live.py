@@ -8,6 +8,7 @@ import threading
 
 import httpx
 import psycopg
+import pytest
 
 from kernel.tokens import issue_token
 from proxy.bucketing import in_service
@@ -28,10 +29,14 @@ def _rollback_reason(db_url: str, since_id: int) -> str | None:
     return row[0] if row else None
 
 
-def test_a_slower_service_seen_by_several_users_rolls_back_on_latency(proxy_factory, db_url, jwt_keys):
-    proxy = proxy_factory(PROXY_ROLLBACK_P99_PERCENT="300")
-    flags.set_flag("movies", {"mode": "gradual", "percent": 50, "sticky_key": "user", "rollback_min_requests": 10},
-                   "test", url=db_url)
+@pytest.mark.parametrize("bound", ["gateway", "flag"])
+def test_a_slower_service_seen_by_several_users_rolls_back_on_latency(proxy_factory, db_url, jwt_keys, bound):
+    # the bound comes from the gateway's setting, or from the domain's own flag with none at the gateway
+    proxy = proxy_factory(PROXY_ROLLBACK_P99_PERCENT="300" if bound == "gateway" else "0")
+    changes = {"mode": "gradual", "percent": 50, "sticky_key": "user", "rollback_min_requests": 10}
+    if bound == "flag":
+        changes["rollback_p99_percent"] = 300
+    flags.set_flag("movies", changes, "test", url=db_url)
     wait_until(lambda: health(proxy)["flags"]["movies"]["percent"] == 50, timeout=5)
     with psycopg.connect(libpq_url(db_url)) as conn:
         last_id = conn.execute("SELECT coalesce(max(id), 0) FROM flag_audit").fetchone()[0]
@@ -55,6 +60,6 @@ def test_a_slower_service_seen_by_several_users_rolls_back_on_latency(proxy_fact
         stop.set()
         for thread in threads:
             thread.join()
-    assert reason.startswith("auto-rollback: service p99"), reason
+    assert reason.startswith("auto-rollback: service p99") and "over 3 x" in reason, reason
     assert failed == [], failed
     assert "movies" in served and flags.get_flag("movies", url=db_url)["mode"] == "monolith"

@@ -26,35 +26,35 @@ def _feed(watch: LatencyWatch, second: int, service: float, callers: int, monoli
 
 
 def test_a_slow_service_seen_by_several_callers_trips():
-    watch = LatencyWatch(3.0, witnesses=3)
+    watch = LatencyWatch(witnesses=3)
     _feed(watch, 100, 0.2, callers=5)
-    assert watch.verdict("movies", 100, 20) is None, "the first check only learns the bound"
+    assert watch.verdict("movies", 100, 20, 3.0) is None, "the first check only learns the bound"
     _feed(watch, 101, 0.2, callers=5)
-    reason = watch.verdict("movies", 101, 20)
+    reason = watch.verdict("movies", 101, 20, 3.0)
     assert reason is not None and "service p99 250 ms over 3 x the monolith's 5 ms" in reason
 
 
 def test_one_callers_slow_requests_never_trip():
-    watch = LatencyWatch(3.0, witnesses=3)
+    watch = LatencyWatch(witnesses=3)
     for second in range(100, 110):
         _feed(watch, second, 0.2, callers=1)
-        assert watch.verdict("movies", second, 20) is None
+        assert watch.verdict("movies", second, 20, 3.0) is None
 
 
 def test_a_service_within_the_bound_or_without_enough_answers_never_trips():
-    watch = LatencyWatch(3.0, witnesses=3)
+    watch = LatencyWatch(witnesses=3)
     for second in range(100, 105):
         _feed(watch, second, 0.009, callers=5)  # 10 ms bucket: 2 x the monolith's 5 ms
-        assert watch.verdict("movies", second, 20) is None
-    sparse = LatencyWatch(3.0, witnesses=3)
+        assert watch.verdict("movies", second, 20, 3.0) is None
+    sparse = LatencyWatch(witnesses=3)
     for second in range(100, 105):
         _feed(sparse, second, 0.2, callers=5)
-        assert sparse.verdict("movies", second, 1000) is None
+        assert sparse.verdict("movies", second, 1000, 3.0) is None
 
 
 class _Recording(AutoRollback):
-    def __init__(self) -> None:
-        super().__init__(cache=None, witnesses=3, p99_percent=300)  # type: ignore[arg-type]
+    def __init__(self, p99_percent: int = 300) -> None:
+        super().__init__(cache=None, witnesses=3, p99_percent=p99_percent)  # type: ignore[arg-type]
         self.triggered: list[str] = []
 
     def trigger(self, flag: Flag, reason: str) -> None:
@@ -62,11 +62,33 @@ class _Recording(AutoRollback):
         self.latencies.clear(flag.domain)
 
 
-def test_the_rollback_acts_on_the_latency_rule_and_is_off_by_default():
-    assert AutoRollback(cache=None).latencies is None  # type: ignore[arg-type]
-    rollback = _Recording()
+def _slow_service(rollback: _Recording, flag: Flag) -> None:
     for second in (100, 101, 102):  # learn the bound, then see slow answers above it, then judge
         for i in range(30):
-            rollback.latency("movies", "monolith", 0.004, second, FLAG, "anon:10.0.0.1")
-            rollback.latency("movies", "service", 0.3, second, FLAG, f"user:{i % 4}")
+            rollback.latency("movies", "monolith", 0.004, second, flag, "anon:10.0.0.1")
+            rollback.latency("movies", "service", 0.3, second, flag, f"user:{i % 4}")
+
+
+def test_the_rollback_acts_on_the_gateways_latency_bound():
+    rollback = _Recording(p99_percent=300)
+    _slow_service(rollback, FLAG)
     assert len(rollback.triggered) == 1 and rollback.triggered[0].startswith("auto-rollback: service p99")
+    assert "over 3 x" in rollback.triggered[0]
+
+
+def test_without_a_bound_anywhere_the_latency_rule_is_off():
+    rollback = _Recording(p99_percent=0)
+    _slow_service(rollback, FLAG)
+    assert rollback.triggered == []
+
+
+def test_a_flags_own_bound_wins_over_the_gateways():
+    own = Flag(domain="movies", mode="gradual", percent=50, rollback_min_requests=20, rollback_p99_percent=200)
+    rollback = _Recording(p99_percent=0)  # the gateway sets none: the flag's bound alone trips it
+    _slow_service(rollback, own)
+    assert len(rollback.triggered) == 1 and "over 2 x" in rollback.triggered[0]
+    lenient = Flag(domain="movies", mode="gradual", percent=50, rollback_min_requests=20,
+                   rollback_p99_percent=10_000)  # 100 x: the 300 ms service is within it
+    rollback = _Recording(p99_percent=300)
+    _slow_service(rollback, lenient)
+    assert rollback.triggered == []

@@ -71,9 +71,10 @@ def test_flag_table_seeds_movies_from_legacy_env_and_rows_override():
     settings = load_settings({"GRADUAL_MIGRATION": "true", "MOVIES_MIGRATION_PERCENT": "25"})
     seeded = build_table(settings, [], version=0, source="defaults")
     assert seeded.flags["movies"].mode == "gradual" and seeded.flags["movies"].percent == 25
-    row = ("movies", "service", 60, "header", False, True, 0.3, 5, 10, 1.0)
+    row = ("movies", "service", 60, "header", False, True, 0.3, 5, 10, 5, 250, 1.0)  # the fields, then the stamp
     table = build_table(settings, [row], version=1, source="database")
     assert table.flags["movies"].mode == "service" and table.flags["movies"].sticky_key == "header"
+    assert table.flags["movies"].rollback_p99_percent == 250 and table.flags["movies"].updated_at == 1.0
     assert table.flags["users"].mode == "monolith"
 
 
