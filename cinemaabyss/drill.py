@@ -9,7 +9,8 @@ live test runs against processes of its own. The drill
    :mod:`kernel.exactly_once`). ``client_retries`` makes it the careful client of the
    runbook instead: its own key, retried with the same key after a failure;
 2. moves the domain's flag through ``steps`` (gradual percents), ``step_seconds`` each;
-3. at 100 % kills the service's whole process group with SIGKILL and waits for the
+3. at 100 %, as soon as a write is in flight, kills the service's whole process group with
+   SIGKILL and waits for the
    ``flag.auto_rollback`` audit row;
 4. restarts the service, puts the domain back on it and waits until reads are served by it;
 5. counts failed reads and writes, duplicates (rows created twice for one key), flips (users
@@ -79,6 +80,8 @@ class DrillReport:
     failed_writes: int = 0
     write_retries: int = 0
     client_retries: int = 0
+    in_flight: int = 0
+    in_flight_ok: int = 0
     duplicates: int = 0
     created: int = 0
     flips: int = 0
@@ -99,6 +102,8 @@ class DrillReport:
             f"writes:           {self.writes} sent, {self.failed_writes} failed "
             + (f"({self.write_retries} client retries with the same Idempotency-Key)" if self.client_retries
                else "(one attempt each, no client Idempotency-Key: keyed by the gateway)"),
+            f"at the kill:      {self.in_flight} writes in flight (sent before the SIGKILL, answered after), "
+            f"{self.in_flight_ok} of them acknowledged",
             f"rows created:     {self.created} for {self.writes - self.failed_writes} acknowledged writes, "
             f"{self.duplicates} duplicates",
             f"flips:            {self.flips} users moved back and forth before the kill",
@@ -113,21 +118,24 @@ class _Load:
     """Reader and writer threads at fixed rates; results collected under one lock."""
 
     def __init__(self, target: DrillTarget, workload: Workload, run: str, read_rate: float, write_rate: float,
-                 readers: int = 6, client_retries: int = 0) -> None:
+                 readers: int = 6, client_retries: int = 0, writers: int = 1) -> None:
         self.target, self.workload, self.run = target, workload, run
         self.read_rate, self.write_rate, self.readers = read_rate, write_rate, readers
-        self.client_retries = client_retries
+        self.client_retries, self.writers = client_retries, max(1, writers)
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.report = DrillReport()
         self.user_paths: dict[str, list[str]] = {}
         self.killed_at: float | None = None
+        #: writes sent and not yet answered (the kill waits for one, so it lands mid-write)
+        self.writing = 0
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         for i in range(self.readers):
             self._threads.append(threading.Thread(target=self._reader, args=(i,), daemon=True))
-        self._threads.append(threading.Thread(target=self._writer, daemon=True))
+        for i in range(self.writers):
+            self._threads.append(threading.Thread(target=self._writer, args=(i,), daemon=True))
         for thread in self._threads:
             thread.start()
 
@@ -174,16 +182,19 @@ class _Load:
                             path.append(upstream)
                 nxt = self._pace(interval, nxt)
 
-    def _writer(self) -> None:
-        interval = 1 / self.write_rate
+    def _writer(self, index: int) -> None:
+        interval = self.writers / self.write_rate
         nxt = time.monotonic()
         n = 0
         headers = {"Authorization": f"Bearer {self.target.token}"}
         with httpx.Client(base_url=self.target.proxy_url, timeout=10) as client:
             while not self.stop.is_set():
                 n += 1
-                key = f"{self.run}-{n}"
+                key = f"{self.run}-{index}-{n}"
                 ok = False
+                began = time.time()
+                with self.lock:
+                    self.writing += 1
                 sent = {**headers, "Idempotency-Key": key} if self.client_retries else headers
                 for attempt in range(1 + self.client_retries):
                     try:
@@ -201,9 +212,13 @@ class _Load:
                         self.report.write_retries += 1
                     time.sleep(0.1 * (attempt + 1))  # client back-off before retrying with the same key
                 with self.lock:
+                    self.writing -= 1
                     self.report.writes += 1
                     if not ok:
                         self.report.failed_writes += 1
+                    if self.killed_at is not None and began <= self.killed_at < time.time():
+                        self.report.in_flight += 1  # sent before the SIGKILL, answered after it
+                        self.report.in_flight_ok += ok
                 nxt = self._pace(interval, nxt)
 
 
@@ -232,11 +247,12 @@ def _poll(predicate: Callable[[], object], timeout: float, interval: float = 0.0
 
 def run_drill(target: DrillTarget, *, steps: tuple[int, ...] = (10, 50, 100), step_seconds: float = 5.0,
               read_rate: float = 180.0, write_rate: float = 10.0, settle_seconds: float = 3.0,
-              client_retries: int = 0, say: Say = print) -> DrillReport:
+              client_retries: int = 0, writers: int = 1, say: Say = print) -> DrillReport:
     """Run the whole drill against ``target``; returns the report (also said line by line).
 
     ``client_retries``: 0 (default) for writers that never retry and send no key; N for
-    writers that retry N times with their own ``Idempotency-Key``.
+    writers that retry N times with their own ``Idempotency-Key``. ``writers``: concurrent
+    writer threads sharing ``write_rate`` (more of them, more writes in flight at the kill).
     """
     workload = WORKLOADS.get(target.domain)
     if workload is None:
@@ -247,7 +263,7 @@ def run_drill(target: DrillTarget, *, steps: tuple[int, ...] = (10, 50, 100), st
                                                    url=target.sqlalchemy_url)
     set_flag({"mode": "monolith", "percent": 0}, f"drill {run}: start from the monolith")
     load = _Load(target, workload, run, read_rate, write_rate, readers=max(4, int(read_rate // 20)),
-                 client_retries=client_retries)
+                 client_retries=client_retries, writers=writers)
     load.report.client_retries = client_retries
     began = time.monotonic()
     load.start()
@@ -257,7 +273,8 @@ def run_drill(target: DrillTarget, *, steps: tuple[int, ...] = (10, 50, 100), st
             set_flag({"mode": "gradual", "percent": percent}, f"drill {run}: step {percent}%")
             load.stop.wait(step_seconds)
         since = _last_audit_id(target.database_url)
-        say(f"kill: SIGKILL to the {target.domain} service's process group")
+        say(f"kill: SIGKILL to the {target.domain} service's process group, while a write is in flight")
+        _poll(lambda: load.writing > 0, timeout=5, interval=0.0002)  # the worst moment for a write
         killed = time.time()
         with load.lock:
             load.killed_at = killed

@@ -70,8 +70,10 @@ def _target(domain: str) -> DrillTarget:
 @click.option("--write-rate", default=10.0, show_default=True, help="writes per second")
 @click.option("--client-retries", default=0, show_default=True, type=click.IntRange(0, 10),
               help="0: writers send no Idempotency-Key and never retry; N: their own key, N retries")
+@click.option("--writers", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="concurrent writers sharing the write rate")
 def drill_command(domain: str, steps: str, step_seconds: float, read_rate: float, write_rate: float,
-                  client_retries: int) -> None:
+                  client_retries: int, writers: int) -> None:
     """Rehearse DOMAIN's cut-over: load, steps, SIGKILL of its service, rollback, restart, report."""
     try:
         parsed = tuple(int(s) for s in steps.split(","))
@@ -80,7 +82,7 @@ def drill_command(domain: str, steps: str, step_seconds: float, read_rate: float
     if not parsed or parsed[-1] != 100 or any(not 1 <= s <= 100 for s in parsed):
         raise click.BadParameter("steps must be percents in 1..100 ending at 100")
     run_drill(_target(domain), steps=parsed, step_seconds=step_seconds, read_rate=read_rate,
-              write_rate=write_rate, client_retries=client_retries, say=click.echo)
+              write_rate=write_rate, client_retries=client_retries, writers=writers, say=click.echo)
 
 
 commands = [drill_command]

@@ -61,13 +61,14 @@ def test_service_sigkilled_under_mixed_load_fails_nothing_and_rolls_back_within_
 
     target = DrillTarget(domain="movies", proxy_url=proxy.url, database_url=libpq_url(db_url), kill=kill,
                          restart=real_movies["start"], token=editor_token, sqlalchemy_url=db_url)
-    report = run_drill(target, steps=(10, 50, 100), step_seconds=2.0, read_rate=90, write_rate=10,
+    report = run_drill(target, steps=(10, 50, 100), step_seconds=2.0, read_rate=90, write_rate=40, writers=8,
                        settle_seconds=2.0)
     print("\n".join(report.lines()))
     # the rates are targets; on a loaded machine fewer get through, but enough to mean something
     assert report.reads >= 200 and report.writes >= 20, report.lines()
     assert report.failed_reads == 0, report.failures
     assert report.failed_writes == 0, report.failures
+    assert report.in_flight_ok == report.in_flight, report.lines()  # writes caught by the kill did not fail
     assert report.duplicates == 0 and report.created == report.writes, report.lines()
     assert report.rollback_s is not None and report.rollback_s <= 1.0, report.lines()
     assert report.flips == 0
