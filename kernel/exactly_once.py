@@ -28,15 +28,16 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, request
 from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from kernel import db
+from kernel.http import error_response
 from kernel.models import RequestKey
-from kernel.request_keys import KEY_HEADER, MAX_KEY_LENGTH, REPLAYED_HEADER, applies, fingerprint, valid_key
+from kernel.request_keys import INVALID_KEY, KEY_HEADER, REPLAYED_HEADER, applies, fingerprint, valid_key
 
 log = logging.getLogger(__name__)
 
@@ -118,17 +119,13 @@ def purge(older_than_seconds: int = KEEP_SECONDS, url: str | None = None, batch:
     return deleted
 
 
-def _error(message: str, status: int) -> tuple[Response, int]:
-    return jsonify({"error": message}), status
-
-
 def _begin() -> tuple[Response, int] | Response | None:
     """``before_request``: claim the request's key, or answer from what an earlier one left."""
     key = request.headers.get(KEY_HEADER)
     if key is None or not applies(request.method, request.path):
         return None
     if not valid_key(key):
-        return _error(f"{KEY_HEADER} must be 1..{MAX_KEY_LENGTH} printable characters", 400)
+        return error_response(INVALID_KEY, 400)
     target = request.full_path if request.query_string else request.path
     fp = fingerprint(request.method, target, request.get_data(cache=True))
     tx = db.request_transaction()
@@ -140,9 +137,9 @@ def _begin() -> tuple[Response, int] | Response | None:
     if not found.claimed:
         tx.rollback()
         if found.mismatch:
-            return _error(f"{KEY_HEADER} reused for a different request", 422)
+            return error_response(f"{KEY_HEADER} reused for a different request", 422)
         if found.busy:
-            return _error(f"a request with this {KEY_HEADER} is still in progress", 409)
+            return error_response(f"a request with this {KEY_HEADER} is still in progress", 409)
         return found.answer.response()
     g.request_key = (tx, key)
     return None
@@ -165,7 +162,7 @@ def _finish(response: Response) -> Response:
     except Exception:
         log.exception("could not commit %s %s with its %s", request.method, request.path, KEY_HEADER)
         tx.rollback()
-        response, status = _error("database unavailable, try again shortly", 503)
+        response, status = error_response("database unavailable, try again shortly", 503)
         response.status_code = status
     return response
 

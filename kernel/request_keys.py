@@ -16,6 +16,8 @@ REPLAYED_HEADER = ("Idempotent-Replayed", "true")
 #: Methods that change state and are not idempotent by definition (RFC 9110 §9.2.2).
 KEYED_METHODS = frozenset({"POST", "PATCH"})
 MAX_KEY_LENGTH = 255
+#: What a caller is told about an unusable key (gateway and services alike).
+INVALID_KEY = f"{KEY_HEADER} must be 1..{MAX_KEY_LENGTH} printable characters"
 
 
 def never_kept(path: str) -> bool:

@@ -261,14 +261,14 @@ class Gateway:
         ex = Exchange(request, out, route, flag, to_service, suffix,
                       forward.upstream_headers(request, request_id, user_id, role, signature), request_id)
         keyed = idempotency.applies(request.method, request.path)
-        raw_key = request.header("idempotency-key") if keyed else None
+        raw_key = request.header(idempotency.KEY_HEADER) if keyed else None
         if keyed and self.settings.proxy_exactly_once:
             try:
                 key = idempotency.upstream_key(request.caller, raw_key) if raw_key is not None \
                     else idempotency.fresh_key()
             except idempotency.KeyError400 as exc:
                 return await self._error(out, 400, str(exc), request_id, "proxy")
-            ex.headers = [h for h in ex.headers if h[0] != "idempotency-key"]
+            ex.headers = [h for h in ex.headers if h[0] != idempotency.KEY_HEADER]
             ex.headers.append((KEY_HEADER, key))
             ex.keyed = True
         if raw_key is not None and request.method == "POST" and self.idempotency is not None:

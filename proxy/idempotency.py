@@ -48,7 +48,8 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from kernel.request_keys import MAX_KEY_LENGTH, applies, fingerprint, never_kept, valid_key
+from kernel import request_keys
+from kernel.request_keys import applies, fingerprint, never_kept, valid_key
 from proxy.types import Headers
 
 __all__ = ["KEEP_SECONDS", "Claim", "Digest", "IdempotencyStore", "KeyError400", "Quota", "Stored", "applies",
@@ -59,7 +60,10 @@ log = logging.getLogger(__name__)
 KEEP_SECONDS = 86_400
 WAIT_SECONDS = 5.0
 POLL_SECONDS = 0.02
-REPLAYED_HEADER = ("idempotent-replayed", "true")
+#: ``Idempotent-Replayed: true`` as the gateway's header lists hold names: lower-case
+REPLAYED_HEADER = (request_keys.REPLAYED_HEADER[0].lower(), request_keys.REPLAYED_HEADER[1])
+#: the client's ``Idempotency-Key`` header as the gateway's header lists hold it
+KEY_HEADER = request_keys.KEY_HEADER.lower()
 
 
 class KeyError400(ValueError):
@@ -131,7 +135,7 @@ def upstream_key(caller: str, raw_key: str) -> str:
     """The key the services store for ``raw_key`` of ``caller``: scoped to the caller, so one
     caller's key can never answer another's request; :class:`KeyError400` for a bad key."""
     if not valid_key(raw_key):
-        raise KeyError400(f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} printable characters")
+        raise KeyError400(request_keys.INVALID_KEY)
     return _hash(f"{caller}\0{raw_key}")
 
 
