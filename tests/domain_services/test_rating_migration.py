@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from cinemaabyss.commands.db import alembic_config
+from tests.support.databases import throwaway_database
 
 
 @pytest.fixture
 def database_at_0005(db_url):
     """A brand-new database migrated to 0005 (before the split), dropped afterwards."""
-    name = f"rating_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(db_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(db_url).set(database=name).render_as_string(hide_password=False)
-    config = alembic_config(url)
-    config.attributes["configure_logging"] = False
-    command.upgrade(config, "0005")
-    try:
+    with throwaway_database(db_url, "rating") as url:
+        config = alembic_config(url)
+        config.attributes["configure_logging"] = False
+        command.upgrade(config, "0005")
         yield url, config
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_existing_user_ratings_become_user_rating_and_votes(database_at_0005):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, inspect
 
 from cinemaabyss.commands.db import alembic_config
 from cinemaabyss.schema import load_all_models
+from tests.support.databases import throwaway_database
 
 EXPECTED_TABLES = {
     "users",
@@ -30,17 +28,8 @@ EXPECTED_TABLES = {
 @pytest.fixture
 def empty_database(db_url):
     """A brand-new database, dropped afterwards."""
-    name = f"migr_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(db_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(db_url).set(database=name).render_as_string(hide_password=False)
-    try:
+    with throwaway_database(db_url, "migr") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _tables(url: str) -> set[str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+import redis
 
 from kernel.tokens import issue_token
 from tests.proxy import conftest as proxy_fixtures
@@ -74,6 +75,17 @@ def gateway_factory(db_url, backends, jwt_keys, redis_url):
     yield start
     for proc in started:
         proc.stop()
+
+
+@pytest.fixture
+def no_stored_keys(redis_url):
+    """An empty Idempotency-Key store: quotas count what callers hold, and every test calls from
+    127.0.0.1."""
+    client = redis.Redis.from_url(redis_url)
+    for pattern in ("idem:*", "idem-keys:*", "idem-bytes:*"):
+        for key in client.scan_iter(pattern):
+            client.delete(key)
+    client.close()
 
 
 @pytest.fixture

@@ -7,17 +7,8 @@ import uuid
 
 import httpx
 import pytest
-import redis
 
-
-@pytest.fixture(autouse=True)
-def no_stored_keys(redis_url):
-    """Quotas count what callers hold: start from an empty store (the address is always 127.0.0.1)."""
-    client = redis.Redis.from_url(redis_url)
-    for pattern in ("idem:*", "idem-keys:*", "idem-bytes:*"):
-        for key in client.scan_iter(pattern):
-            client.delete(key)
-    client.close()
+pytestmark = pytest.mark.usefixtures("no_stored_keys")  # quotas start from an empty store
 
 
 def _post(gateway, path: str, key: str, headers: dict[str, str] | None = None, body: bytes = b"{}") -> httpx.Response:

@@ -9,19 +9,8 @@ import uuid
 
 import httpx
 import pytest
-import redis
 
 from tests.support.processes import wait_until
-
-
-@pytest.fixture
-def no_stored_keys(redis_url):
-    """An empty Idempotency-Key store (quotas count what 127.0.0.1 holds)."""
-    client = redis.Redis.from_url(redis_url)
-    for pattern in ("idem:*", "idem-keys:*", "idem-bytes:*"):
-        for key in client.scan_iter(pattern):
-            client.delete(key)
-    client.close()
 
 
 def test_health_tells_the_public_only_that_the_gateway_is_up(gateway, token_for):
