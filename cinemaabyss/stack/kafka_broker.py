@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
 from cinemaabyss.stack.errors import StackError
 from cinemaabyss.stack.paths import StackPaths
@@ -29,6 +29,7 @@ from cinemaabyss.stack.procs import (
     wait_ready,
 )
 from cinemaabyss.stack.sysenv import cache_dir
+from eventing import topics as topic_plan
 from eventing.dead_letters import DEAD_LETTER_TOPICS
 from kernel import registry
 
@@ -223,21 +224,10 @@ class Kafka:
 
     def ensure_topics(self, topics: tuple[str, ...] = TOPICS) -> list[str]:
         """Create the domain topics that are missing (3 partitions, RF 1); returns the created ones."""
-        admin = self.admin()
-        existing = set(admin.list_topics(timeout=10).topics)
-        missing = [t for t in topics if t not in existing]
-        if not missing:
-            return []
-        futures = admin.create_topics(
-            [NewTopic(t, num_partitions=PARTITIONS, replication_factor=1) for t in missing], request_timeout=30
-        )
-        for topic, future in futures.items():
-            try:
-                future.result(timeout=30)
-            except KafkaException as exc:
-                if "TOPIC_ALREADY_EXISTS" not in str(exc):  # a concurrent `stack up` won the race
-                    raise StackError(f"cannot create Kafka topic {topic}: {exc}") from None
-        return missing
+        try:
+            return list(topic_plan.ensure(self.admin(), topics, PARTITIONS, replication_factor=1).create)
+        except KafkaException as exc:
+            raise StackError(f"cannot create the Kafka topics: {exc}") from None
 
     def stop(self) -> bool:
         """Controlled shutdown via SIGTERM (a single-node KRaft broker needs a few seconds)."""
