@@ -10,10 +10,18 @@ from confluent_kafka.admin import AdminClient
 from cinemaabyss.cli import main
 from eventing import topics
 from kernel.registry import TOPICS
+from tests.support.processes import wait_until
 
 
 def _partitions(admin: AdminClient, name: str) -> int:
     return len(admin.list_topics(name, timeout=10).topics[name].partitions)
+
+
+def _all_have(admin: AdminClient, names, count: int) -> bool:
+    """Whether the broker's metadata shows ``count`` partitions for each of ``names`` — polled:
+    metadata reaches the broker's cache a moment after the admin call returns."""
+    return bool(wait_until(lambda: all(_partitions(admin, t) == count for t in names), timeout=15,
+                           message=f"{count} partitions"))
 
 
 def test_topics_are_created_then_widened_and_never_shrunk(kafka_brokers):
@@ -23,13 +31,13 @@ def test_topics_are_created_then_widened_and_never_shrunk(kafka_brokers):
     try:
         first = topics.ensure(admin, wanted, 2)
         assert set(first.create) == set(wanted)
-        assert all(_partitions(admin, t) == 2 for t in wanted)
+        assert _all_have(admin, wanted, 2)
         wider = topics.ensure(admin, wanted, 4)
         assert dict(wider.grow) == {t: (2, 4) for t in wanted}
-        assert all(_partitions(admin, t) == 4 for t in wanted)
+        assert _all_have(admin, wanted, 4)
         narrower = topics.ensure(admin, wanted, 1)
         assert dict(narrower.wider) == {t: 4 for t in wanted} and not narrower.grow
-        assert all(_partitions(admin, t) == 4 for t in wanted)
+        assert _all_have(admin, wanted, 4)
     finally:
         admin.delete_topics(list(wanted))
 
